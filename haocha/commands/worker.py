@@ -1,0 +1,34 @@
+"""`haocha worker`: the stream worker. It owns the embedded ClickHouse store while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from haocha import settings as settings_mod
+
+
+def register(sub) -> None:
+    p = sub.add_parser("worker", help="run the stream worker (agents, sinks, HTTP API)")
+    p.add_argument("--loglevel", default="info")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import faust
+
+    from haocha.bootstrap import build_stream_app
+    from streams.topics import ensure_topics
+
+    s = settings_mod.load()
+    created = asyncio.run(ensure_topics(s))
+    if created:
+        logging.getLogger(__name__).info("created topics: %s", ", ".join(created))
+    sa = build_stream_app(s)
+    worker = faust.Worker(sa.app, loglevel=args.loglevel, quiet=True, override_logging=False)
+    try:
+        worker.execute_from_commandline()  # returns when the worker stops (SIGTERM/SIGINT)
+    finally:
+        if sa.deps.store is not None:
+            sa.deps.store.close()
+    return 0

@@ -1,0 +1,117 @@
+"""Counting rules: which reviews count (一次一评/一事一评, repeat presses, 追评), decided purely.
+
+`classify` reads a small guard state (a mapping from string keys to JSON values) and returns the
+verdict plus the guard updates. All keys of one review live in the same hall, so the stream keys
+reviews by hall and keeps the guard in a table partitioned the same way.
+
+Replay safety: a review may be classified again after a crash, with some, all or none of its
+first classification's updates already in the guard. Every rule below gives the same verdict in
+each of those cases: the review's own traces are recognised and never count against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.review import BAD_RATINGS, Classification, ReviewSubmitted
+
+PRESS_MEMORY = 16  # presses remembered per terminal; repeats come seconds apart
+
+
+@dataclass(frozen=True)
+class CountingRules:
+    repeat_window_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    classification: Classification | None  # None: the review must go to the dead-letter topic
+    note: str = ""
+    resend: bool = False  # the same review id (and content) was seen before
+
+    @property
+    def counted(self) -> bool:
+        return self.classification == Classification.COUNTED
+
+
+def ticket_id_for(review_id: str) -> str:
+    """One ticket per counted bad review, with an id anyone can derive from the review."""
+    return f"TK-{review_id}"
+
+
+def fingerprint(review: ReviewSubmitted) -> str:
+    body = review.model_dump_json(exclude={"received_at"})
+    return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
+
+
+def opens_ticket(review: ReviewSubmitted, verdict: Verdict) -> bool:
+    return verdict.counted and review.rating in BAD_RATINGS
+
+
+def reopens_ticket(review: ReviewSubmitted, verdict: Verdict) -> bool:
+    return verdict.classification == Classification.FOLLOW_UP and review.rating in BAD_RATINGS
+
+
+def classify(
+    review: ReviewSubmitted, guard: Mapping[str, Any], rules: CountingRules = CountingRules()
+) -> tuple[Verdict, dict[str, Any]]:
+    fp = fingerprint(review)
+    seen = guard.get(f"id:{review.review_id}")
+    if seen is not None:
+        if seen["fp"] != fp:
+            return Verdict(None, "review_id_conflict: this review id was already used for another review"), {}
+        return Verdict(Classification(seen["c"]), "resend of an already received review", resend=True), {}
+
+    updates: dict[str, Any] = {}
+    verdict = _follow_up(review, guard, updates) if review.follow_up_of else _first_review(review, guard, rules, updates)
+    updates[f"id:{review.review_id}"] = {"fp": fp, "c": verdict.classification.value, "bad": review.rating in BAD_RATINGS}
+    return verdict, updates
+
+
+def _first_review(review: ReviewSubmitted, guard: Mapping[str, Any], rules: CountingRules, updates: dict) -> Verdict:
+    press = _record_press(review, guard, rules.repeat_window_seconds, updates)
+    if review.case_no:
+        first = guard.get(f"case:{review.case_no}")
+        if first is not None and first != review.review_id:
+            return Verdict(Classification.DUPLICATE_CASE, f"case {review.case_no} was already rated by {first}")
+        updates[f"case:{review.case_no}"] = review.review_id
+        return Verdict(Classification.COUNTED)
+    if press is not None:
+        return Verdict(Classification.REPEAT_PRESS, f"repeat of {press} on terminal {review.terminal_id}")
+    return Verdict(Classification.COUNTED)
+
+
+def _record_press(review: ReviewSubmitted, guard: Mapping[str, Any], window: float, updates: dict) -> str | None:
+    """Remember this press; return the id of an earlier press it repeats, if any."""
+    key = f"term:{review.terminal_id}"
+    presses: list[list] = list(guard.get(key) or [])
+    ids = [p[0] for p in presses]
+    # Only presses that came before this one count, even if the guard already holds later ones.
+    earlier = presses[: ids.index(review.review_id)] if review.review_id in ids else presses
+    ts = review.happened_at.timestamp()
+    repeated = None
+    if review.case_no is None:
+        for rid, pts, had_case in reversed(earlier):
+            if not had_case and 0 <= ts - pts <= window and rid != review.review_id:
+                repeated = rid
+                break
+    if review.review_id not in ids:
+        presses.append([review.review_id, ts, review.case_no is not None])
+        updates[key] = presses[-PRESS_MEMORY:]
+    return repeated
+
+
+def _follow_up(review: ReviewSubmitted, guard: Mapping[str, Any], updates: dict) -> Verdict:
+    original = guard.get(f"id:{review.follow_up_of}")
+    if original is None:
+        return Verdict(Classification.FOLLOW_UP_REJECTED, f"unknown original review {review.follow_up_of}")
+    if original["c"] != Classification.COUNTED.value or not original.get("bad"):
+        return Verdict(Classification.FOLLOW_UP_REJECTED, "only a counted bad review can get a 追评")
+    used = guard.get(f"fu:{review.follow_up_of}")
+    if used is not None and used != review.review_id:
+        return Verdict(Classification.FOLLOW_UP_REJECTED, f"the one 追评 of {review.follow_up_of} was {used}")
+    updates[f"fu:{review.follow_up_of}"] = review.review_id
+    return Verdict(Classification.FOLLOW_UP)

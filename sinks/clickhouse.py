@@ -1,0 +1,199 @@
+"""ClickHouse adapter: schema, replay-safe writes and queries, over clickhouse-connect.
+
+The DSN picks the engine: `chdb://PATH` is ClickHouse embedded in this process (one process at a
+time may open a PATH: the worker owns it while it runs), `http(s)://` a server or cluster. The SQL
+is the same for both.
+
+Writes are idempotent: each batch first asks which of its keys are already stored and inserts only
+the rest. One writer per table (the worker's sink) makes that race-free, so a batch replayed after
+a crash adds nothing, and materialized views fed by these tables never count a row twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import clickhouse_connect
+
+from haocha.domain.privacy import mask_phone
+from schemas.review import RATING_SCORES, DeadLetter, ReviewClassified
+from schemas.tickets import TicketEventEnvelope
+
+log = logging.getLogger(__name__)
+SCHEMA_FILES = sorted((Path(__file__).parent).glob("*.sql"))
+
+REVIEW_COLUMNS = [
+    "review_id", "case_no", "channel", "hall_id", "window_id", "department_id", "staff_id", "item_code",
+    "item_name", "rating", "score", "reasons", "comment", "real_name", "phone_masked", "happened_at",
+    "received_at", "classified_at", "terminal_id", "follow_up_of", "classification", "counted",
+    "ticket_id", "note",
+]
+EVENT_COLUMNS = [
+    "event_id", "ticket_id", "version", "type", "occurred_at", "recorded_at", "actor_id", "actor_role",
+    "command_id", "payload",
+]
+TICKET_COLUMNS = [
+    "ticket_id", "version", "status", "review_id", "hall_id", "window_id", "department_id", "rating", "real_name",
+    "happened_at", "opened_at", "contact_due", "resolve_due", "officer_id", "contact_attempts", "contacted_at",
+    "verdict", "rectified_at", "feedback_at", "explained_at", "closed_at", "resolution", "appeal",
+    "invalidated_reason", "reopen_count", "warned", "escalated",
+]
+DEAD_LETTER_COLUMNS = [
+    "source", "reason", "detail", "raw", "raw_encoding", "kafka_key", "kafka_partition", "kafka_offset",
+    "failed_at", "dl_partition", "dl_offset",
+]
+
+
+class StoreLockedError(RuntimeError):
+    pass
+
+
+def connect(dsn: str, database: str = "haocha"):
+    """A clickhouse-connect client for the DSN; a clear error when an embedded store is taken."""
+    parsed = urlparse(dsn)
+    try:
+        if parsed.scheme == "chdb":
+            Path(parsed.path).mkdir(parents=True, exist_ok=True)
+            return clickhouse_connect.get_client(dsn=dsn)
+        return clickhouse_connect.get_client(dsn=dsn, database=database if not parsed.path.strip("/") else None)
+    except Exception as exc:  # chdb refuses a second process on the same path
+        if parsed.scheme == "chdb" and "lock" in str(exc).lower():
+            raise StoreLockedError(
+                f"the embedded store {parsed.path} is open in another process (a running worker?). "
+                "Ask the worker's API instead, or stop the worker first."
+            ) from exc
+        raise
+
+
+class ClickHouseStore:
+    """All of Haocha's ClickHouse I/O. Calls are serialised: the embedded engine wants one caller."""
+
+    def __init__(self, dsn: str, database: str = "haocha"):
+        self.dsn = dsn
+        self.db = database
+        self.client = connect(dsn, database)
+        self._lock = threading.Lock()
+
+    # -- schema -----------------------------------------------------------------------------
+    def migrate(self) -> None:
+        for path in SCHEMA_FILES:
+            for statement in _statements(path.read_text(encoding="utf-8").replace("{db}", self.db)):
+                self.command(statement)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def command(self, sql: str, parameters: dict | None = None) -> Any:
+        with self._lock:
+            return self.client.command(sql, parameters=parameters)
+
+    def query(self, sql: str, parameters: dict | None = None) -> list[tuple]:
+        with self._lock:
+            return self.client.query(sql.replace("{db}", self.db), parameters=parameters).result_rows
+
+    def query_dicts(self, sql: str, parameters: dict | None = None) -> list[dict]:
+        with self._lock:
+            res = self.client.query(sql.replace("{db}", self.db), parameters=parameters)
+            return [dict(zip(res.column_names, row)) for row in res.result_rows]
+
+    def _insert_new(self, table: str, columns: list[str], rows: list[list], key_sql: str, keys: list) -> int:
+        if not rows:
+            return 0
+        with self._lock:
+            present = {
+                r[0]
+                for r in self.client.query(
+                    f"SELECT {key_sql} FROM {self.db}.{table} WHERE {key_sql} IN %(keys)s",
+                    parameters={"keys": list(set(keys))},
+                ).result_rows
+            }
+            fresh, seen = [], set(present)
+            for k, row in zip(keys, rows):
+                if k not in seen:  # also drops duplicates inside the batch
+                    seen.add(k)
+                    fresh.append(row)
+            if fresh:
+                self.client.insert(f"{self.db}.{table}", fresh, column_names=columns)
+            return len(fresh)
+
+    # -- writes -----------------------------------------------------------------------------
+    def write_reviews(self, items: Sequence[ReviewClassified]) -> int:
+        rows = [review_row(c) for c in items]
+        return self._insert_new("reviews", REVIEW_COLUMNS, rows, "review_id", [c.review.review_id for c in items])
+
+    def write_ticket_events(self, envs: Sequence[TicketEventEnvelope]) -> int:
+        rows = [event_row(e) for e in envs]
+        return self._insert_new("ticket_events", EVENT_COLUMNS, rows, "event_id", [e.event_id for e in envs])
+
+    def write_ticket_states(self, states: Sequence[dict]) -> int:
+        """Snapshots as the ticket agent folded them (TicketState JSON); newest version wins."""
+        rows = [ticket_row(st) for st in states]
+        keys = [f"{st['ticket_id']}:{st['version']}" for st in states]
+        return self._insert_new("tickets", TICKET_COLUMNS, rows,
+                                "concat(ticket_id, ':', toString(version))", keys)
+
+    def write_dead_letters(self, items: Sequence[tuple[DeadLetter, int, int]]) -> int:
+        rows = [dead_letter_row(d, p, o) for d, p, o in items]
+        keys = [f"{p}:{o}" for _, p, o in items]
+        return self._insert_new("dead_letters", DEAD_LETTER_COLUMNS, rows,
+                                "concat(toString(dl_partition), ':', toString(dl_offset))", keys)
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self.client.close()
+            except Exception:  # closing a dead connection must not hide the real error
+                log.debug("closing the ClickHouse client failed", exc_info=True)
+
+
+def review_row(c: ReviewClassified) -> list:
+    r = c.review
+    return [
+        r.review_id, r.case_no, r.channel.value, r.hall_id, r.window_id, c.department_id, r.staff_id,
+        r.item_code, r.item_name, r.rating, RATING_SCORES[r.rating], list(r.reasons), r.comment,
+        r.is_real_name, mask_phone(r.evaluator.phone), r.happened_at, r.received_at or c.classified_at,
+        c.classified_at, r.terminal_id, r.follow_up_of, c.classification.value, c.counted, c.ticket_id, c.note,
+    ]
+
+
+def event_row(e: TicketEventEnvelope) -> list:
+    payload = e.event.model_dump(mode="json")
+    if payload.get("phone"):
+        payload["phone"] = mask_phone(payload["phone"])
+    return [
+        e.event_id, e.ticket_id, e.version, e.type, e.occurred_at, e.recorded_at, e.actor.id, e.actor.role,
+        e.command_id, json.dumps(payload, ensure_ascii=False),
+    ]
+
+
+def ticket_row(st: dict) -> list:
+    o = st["opened"]
+    ts = lambda v: datetime.fromisoformat(v) if v else None  # noqa: E731
+    return [
+        st["ticket_id"], st["version"], st["status"], o["review_id"], o["hall_id"], o["window_id"],
+        o["department_id"], o["rating"], o["real_name"], ts(o["happened_at"]), ts(st["opened_at"]),
+        ts(st["contact_due"]), ts(st["resolve_due"]), st.get("officer_id"), st.get("contact_attempts", 0),
+        ts(st.get("contacted_at")), st.get("verdict"), ts(st.get("rectified_at")), ts(st.get("feedback_at")),
+        ts(st.get("explained_at")), ts(st.get("closed_at")), st.get("resolution"), st.get("appeal"),
+        st.get("invalidated_reason"), st.get("reopen_count", 0), list(st.get("warned", ())),
+        list(st.get("escalated", ())),
+    ]
+
+
+def dead_letter_row(d: DeadLetter, partition: int, offset: int) -> list:
+    return [d.source, d.reason, d.detail, d.raw, d.raw_encoding, d.key, d.partition, d.offset, d.failed_at,
+            partition, offset]
+
+
+def _statements(sql: str) -> Iterable[str]:
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    for stmt in "\n".join(lines).split(";"):
+        if stmt.strip():
+            yield stmt.strip()
+
+

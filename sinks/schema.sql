@@ -1,0 +1,105 @@
+-- Haocha's ClickHouse schema. Applied idempotently at start (every statement IF NOT EXISTS).
+-- Times are stored as DateTime64 in Asia/Shanghai so that day/week/month boundaries are local.
+-- Writers insert only rows whose keys are not there yet (see sinks/clickhouse.py), so a replay
+-- after a crash writes nothing twice; the Replacing engines are a second line of defence.
+
+CREATE DATABASE IF NOT EXISTS {db};
+
+CREATE TABLE IF NOT EXISTS {db}.reviews
+(
+    review_id      String,
+    case_no        Nullable(String),
+    channel        LowCardinality(String),
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    department_id  LowCardinality(String),
+    staff_id       Nullable(String),
+    item_code      Nullable(String),
+    item_name      Nullable(String),
+    rating         UInt8,
+    score          UInt8,
+    reasons        Array(String),
+    comment        Nullable(String),
+    real_name      Bool,
+    phone_masked   Nullable(String),
+    happened_at    DateTime64(3, 'Asia/Shanghai'),
+    received_at    DateTime64(3, 'Asia/Shanghai'),
+    classified_at  DateTime64(3, 'Asia/Shanghai'),
+    terminal_id    String,
+    follow_up_of   Nullable(String),
+    classification LowCardinality(String),
+    counted        Bool,
+    ticket_id      Nullable(String),
+    note           String
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(happened_at)
+ORDER BY review_id;
+
+CREATE TABLE IF NOT EXISTS {db}.ticket_events
+(
+    event_id      String,
+    ticket_id     String,
+    version       UInt32,
+    type          LowCardinality(String),
+    occurred_at   DateTime64(3, 'Asia/Shanghai'),
+    recorded_at   DateTime64(3, 'Asia/Shanghai'),
+    actor_id      String,
+    actor_role    LowCardinality(String),
+    command_id    String,
+    payload       String  -- the event as JSON, personal data masked
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (ticket_id, version);
+
+CREATE TABLE IF NOT EXISTS {db}.dead_letters
+(
+    source      LowCardinality(String),
+    reason      LowCardinality(String),
+    detail      String,
+    raw         String,
+    raw_encoding LowCardinality(String),
+    kafka_key   Nullable(String),
+    kafka_partition Nullable(Int32),
+    kafka_offset Nullable(Int64),
+    failed_at   DateTime64(3, 'Asia/Shanghai'),
+    dl_partition Int32,
+    dl_offset   Int64
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (dl_partition, dl_offset);
+
+-- The latest state of each ticket (a fold of its events, written by the ticket agent as a
+-- snapshot per version). Read with FINAL, or argMax(…, version).
+CREATE TABLE IF NOT EXISTS {db}.tickets
+(
+    ticket_id        String,
+    version          UInt32,
+    status           LowCardinality(String),
+    review_id        String,
+    hall_id          LowCardinality(String),
+    window_id        LowCardinality(String),
+    department_id    LowCardinality(String),
+    rating           UInt8,
+    real_name        Bool,
+    happened_at      DateTime64(3, 'Asia/Shanghai'),
+    opened_at        DateTime64(3, 'Asia/Shanghai'),
+    contact_due      DateTime64(3, 'Asia/Shanghai'),
+    resolve_due      DateTime64(3, 'Asia/Shanghai'),
+    officer_id       Nullable(String),
+    contact_attempts UInt16,
+    contacted_at     Nullable(DateTime64(3, 'Asia/Shanghai')),
+    verdict          Nullable(String),
+    rectified_at     Nullable(DateTime64(3, 'Asia/Shanghai')),
+    feedback_at      Nullable(DateTime64(3, 'Asia/Shanghai')),
+    explained_at     Nullable(DateTime64(3, 'Asia/Shanghai')),
+    closed_at        Nullable(DateTime64(3, 'Asia/Shanghai')),
+    resolution       Nullable(String),
+    appeal           Nullable(String),
+    invalidated_reason Nullable(String),
+    reopen_count     UInt8,
+    warned           Array(String),
+    escalated        Array(String)
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY ticket_id;

@@ -1,0 +1,91 @@
+"""Every Kafka topic of the platform, declared once with its partitions, retention and cleanup.
+
+Topics are created explicitly (`haocha topics create`, and by the worker at start); the broker
+does not auto-create. The review and ticket logs are kept forever: they are the source of truth
+that `haocha rebuild` re-derives ClickHouse from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from haocha.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FOREVER = -1
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str  # without the prefix
+    retention_ms: int
+    compact: bool = False
+    keyed_by: str = ""
+    partitioned: bool = True  # False: one partition (ordering across all keys matters)
+
+    def config(self) -> dict[str, str]:
+        cfg = {"retention.ms": str(self.retention_ms)}
+        if self.compact:
+            cfg["cleanup.policy"] = "compact"
+        # Reviews from offline pads arrive days late; never let the broker judge their timestamps.
+        cfg["message.timestamp.type"] = "CreateTime"
+        cfg["message.timestamp.before.max.ms"] = str(2**63 - 1)
+        return cfg
+
+
+REVIEWS_SUBMITTED = TopicSpec("reviews.submitted", 30 * DAY_MS, keyed_by="anything (raw terminal input)")
+REVIEWS_ACCEPTED = TopicSpec("reviews.accepted", 7 * DAY_MS, keyed_by="hall_id")
+REVIEWS_CLASSIFIED = TopicSpec("reviews.classified", FOREVER, keyed_by="review_id")
+DEAD_LETTERS = TopicSpec("deadletter", FOREVER, keyed_by="source key")
+TICKET_COMMANDS = TopicSpec("tickets.commands", 7 * DAY_MS, keyed_by="ticket_id")
+TICKET_EVENTS = TopicSpec("tickets.events", FOREVER, keyed_by="ticket_id")
+TICKET_STATE = TopicSpec("tickets.state", FOREVER, compact=True, keyed_by="ticket_id")
+TICKET_OUTCOMES = TopicSpec("tickets.outcomes", 3600 * 1000, keyed_by="command_id")
+ALERTS = TopicSpec("alerts", FOREVER, keyed_by="window_id")
+TERMINALS = TopicSpec("terminals", FOREVER, compact=True, keyed_by="terminal_id")
+
+ALL = (
+    REVIEWS_SUBMITTED, REVIEWS_ACCEPTED, REVIEWS_CLASSIFIED, DEAD_LETTERS,
+    TICKET_COMMANDS, TICKET_EVENTS, TICKET_STATE, TICKET_OUTCOMES, ALERTS, TERMINALS,
+)
+
+
+async def ensure_topics(settings: Settings, specs=ALL, timeout: float = 60.0) -> list[str]:
+    """Create missing topics; return the names created. Safe to run any number of times."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=30000)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await admin.start()
+            break
+        except Exception as exc:  # the broker may still be starting
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"Kafka at {settings.kafka_bootstrap} is not reachable: {exc}") from exc
+            await asyncio.sleep(1)
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=settings.topic(s.name),
+                num_partitions=settings.partitions if s.partitioned else 1,
+                replication_factor=settings.replication,
+                topic_configs=s.config(),
+            )
+            for s in specs
+            if settings.topic(s.name) not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()

@@ -36,10 +36,14 @@ def parse_submission(
         review = ReviewSubmitted.model_validate(data)
     except ValidationError as exc:
         return dead("schema", _summarise(exc))
-    if review.happened_at > received_at + MAX_FUTURE_SKEW:
-        return dead("impossible_time", f"happened_at {review.happened_at.isoformat()} is in the future")
-    if review.happened_at < received_at - MAX_AGE:
-        return dead("impossible_time", f"happened_at {review.happened_at.isoformat()} is too old")
+    # The gateway stamps receipt; a review straight from a producer is received now.
+    received = review.received_at or received_at
+    if received > received_at + MAX_FUTURE_SKEW:
+        return dead("impossible_time", f"received_at {received.isoformat()} is in the future")
+    if review.happened_at > received + MAX_FUTURE_SKEW:
+        return dead("impossible_time", f"happened_at {review.happened_at.isoformat()} is after its receipt")
+    if review.happened_at < received - MAX_AGE:
+        return dead("impossible_time", f"happened_at {review.happened_at.isoformat()} is too long before receipt")
     if directory is not None and review.hall_id not in directory.halls:
         return dead("unknown_hall", f"hall {review.hall_id} is not in the directory")
     if review.received_at is None:

@@ -75,7 +75,7 @@ async def read_all(settings: Settings, topic: str, timeout: float = 10.0) -> lis
         ends = await consumer.end_offsets(tps)
         out = []
         deadline = asyncio.get_running_loop().time() + timeout
-        while any(await consumer.position(tp) < ends[tp] for tp in tps):
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"reading {topic} did not reach its end in {timeout}s")
             batch = await consumer.getmany(timeout_ms=500)

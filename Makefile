@@ -1,0 +1,55 @@
+# Haocha: the two commands a user needs are `make demo` and `make test`. Everything they need is
+# installed by the targets below (Python venv, Kafka via Maven, fonts and Chromium from Debian).
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+# The tests get their own broker, so a developer's broker on 9092 is left alone.
+TEST_KAFKA_PORT ?= 19192
+
+.PHONY: install system-deps kafka-up kafka-down demo test test-unit bench clean help
+
+help:
+	@echo "make demo   - run the platform on a simulated month (May 2021) and print its report"
+	@echo "make test   - run every test against a real Kafka broker and embedded ClickHouse"
+	@echo "make bench  - benchmarks (pipeline, report, gateway)"
+	@echo "make kafka-up / kafka-down - the local broker (deploy/kafka.sh)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP) system-deps
+
+# Debian packages: a CJK font and poppler for the report, Chromium for the kiosk page test.
+system-deps:
+	@bash deploy/install-fonts.sh
+	@bash deploy/install-browser.sh
+
+kafka-up:
+	@bash deploy/kafka.sh up
+
+kafka-down:
+	@bash deploy/kafka.sh down
+
+demo: install
+	@bash deploy/with-kafka.sh $(VENV)/bin/haocha demo
+
+test: install
+	@HAOCHA_KAFKA_PORT=$(TEST_KAFKA_PORT) HAOCHA_KAFKA_CONTROLLER_PORT=$$(( $(TEST_KAFKA_PORT) + 1 )) \
+	 HAOCHA_KAFKA_DATA=$(CURDIR)/.run/kafka-test HAOCHA_TEST_KAFKA=127.0.0.1:$(TEST_KAFKA_PORT) \
+	 HAOCHA_REQUIRE_KAFKA=1 \
+	 bash deploy/with-kafka.sh --wipe $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
+
+bench: install
+	@bash deploy/with-kafka.sh sh -c '$(PY) bench/bench_pipeline.py && $(PY) bench/bench_report.py && $(PY) bench/bench_gateway.py'
+
+clean:
+	-bash deploy/kafka.sh down --wipe
+	rm -rf .run out

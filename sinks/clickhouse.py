@@ -45,6 +45,9 @@ TICKET_COLUMNS = [
     "verdict", "rectified_at", "feedback_at", "explained_at", "closed_at", "resolution", "appeal",
     "invalidated_reason", "reopen_count", "warned", "escalated",
 ]
+ALERT_COLUMNS = ["alert_id", "hall_id", "window_id", "department_id", "window_start", "window_end", "reviews", "bad",
+                 "detected_at"]
+ACK_COLUMNS = ["alert_id", "window_id", "by", "note", "acknowledged_at"]
 DEAD_LETTER_COLUMNS = [
     "source", "reason", "detail", "raw", "raw_encoding", "kafka_key", "kafka_partition", "kafka_offset",
     "failed_at", "dl_partition", "dl_offset",
@@ -136,6 +139,20 @@ class ClickHouseStore:
         keys = [f"{st['ticket_id']}:{st['version']}" for st in states]
         return self._insert_new("tickets", TICKET_COLUMNS, rows,
                                 "concat(ticket_id, ':', toString(version))", keys)
+
+    def write_alert_events(self, envs: Sequence) -> int:
+        spikes = [e.event for e in envs if e.event.type == "SpikeDetected"]
+        acks = [e.event for e in envs if e.event.type == "AlertAcknowledged"]
+        n = self._insert_new(
+            "alerts", ALERT_COLUMNS,
+            [[a.alert_id, a.hall_id, a.window_id, a.department_id, a.window_start, a.window_end, a.reviews, a.bad,
+              a.detected_at] for a in spikes], "alert_id", [a.alert_id for a in spikes])
+        n += self._insert_new(
+            "alert_acks", ACK_COLUMNS,
+            [[a.alert_id, a.window_id, a.by, a.note, a.acknowledged_at] for a in acks],
+            "concat(alert_id, '|', toString(toUnixTimestamp64Milli(acknowledged_at)))",
+            [f"{a.alert_id}|{int(a.acknowledged_at.timestamp() * 1000)}" for a in acks])
+        return n
 
     def write_dead_letters(self, items: Sequence[tuple[DeadLetter, int, int]]) -> int:
         rows = [dead_letter_row(d, p, o) for d, p, o in items]

@@ -103,3 +103,30 @@ CREATE TABLE IF NOT EXISTS {db}.tickets
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY ticket_id;
+
+-- Real-time alerts (bad-review spikes per service window) and their acknowledgements.
+CREATE TABLE IF NOT EXISTS {db}.alerts
+(
+    alert_id       String,
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    department_id  LowCardinality(String),
+    window_start   DateTime64(3, 'Asia/Shanghai'),
+    window_end     DateTime64(3, 'Asia/Shanghai'),
+    reviews        UInt32,
+    bad            UInt32,
+    detected_at    DateTime64(3, 'Asia/Shanghai')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY alert_id;
+
+CREATE TABLE IF NOT EXISTS {db}.alert_acks
+(
+    alert_id        String,
+    window_id       LowCardinality(String),
+    by              String,
+    note            String,
+    acknowledged_at DateTime64(3, 'Asia/Shanghai')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (alert_id, acknowledged_at);

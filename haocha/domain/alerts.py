@@ -1,0 +1,52 @@
+"""Spikes of bad reviews per service window, over hopping time windows (by when reviews happened).
+
+Pure: `observe` takes the counts of the windows a review falls in and returns the new counts and
+the alerts to raise. An alert is raised once per (service window, time window): the counts carry
+an `alerted` flag, so a replayed review cannot raise it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+
+@dataclass(frozen=True)
+class SpikeRule:
+    size: timedelta = timedelta(minutes=15)
+    step: timedelta = timedelta(minutes=5)
+    min_reviews: int = 4
+    min_bad_share: float = 0.5
+    keep: timedelta = timedelta(days=2)  # counts older than this (by review time) are dropped
+
+
+def windows_of(at: datetime, rule: SpikeRule) -> list[tuple[datetime, datetime]]:
+    """Every hopping window [start, start+size) that contains `at`, oldest first."""
+    step = rule.step.total_seconds()
+    ts = at.timestamp()
+    last_start = ts - ts % step
+    starts = []
+    s = last_start
+    while s > ts - rule.size.total_seconds():
+        starts.append(s)
+        s -= step
+    return [(datetime.fromtimestamp(x, timezone.utc), datetime.fromtimestamp(x, timezone.utc) + rule.size)
+            for x in reversed(starts)]
+
+
+def observe(counts: dict | None, review_id: str, bad: bool, rule: SpikeRule) -> tuple[dict, bool]:
+    """Add one counted review to a window's counts; return (new counts, raise an alert now?).
+
+    Review ids seen are remembered per window (a window holds few reviews) so a replay adds nothing.
+    """
+    c = dict(counts or {"reviews": 0, "bad": 0, "ids": [], "alerted": False})
+    if review_id in c["ids"]:
+        return c, False
+    c["ids"] = [*c["ids"], review_id]
+    c["reviews"] += 1
+    c["bad"] += int(bad)
+    spike = c["reviews"] >= rule.min_reviews and c["bad"] >= rule.min_bad_share * c["reviews"]
+    if spike and not c["alerted"]:
+        c["alerted"] = True
+        return c, True
+    return c, False

@@ -100,7 +100,7 @@ class ReviewSubmitted(BaseModel):
 
 
 class Classification(StrEnum):
-    """What the stream decided about a review. Only COUNTED and FOLLOW_UP count in statistics."""
+    """What the stream decided about a review. Only COUNTED counts in statistics; a FOLLOW_UP acts on its ticket."""
 
     COUNTED = "counted"
     DUPLICATE_CASE = "duplicate_case"  # a second review of the same case (一次一评)

@@ -98,8 +98,16 @@ async def _sweep(s, token, at: datetime) -> None:
 
 
 def _report(s, args, token) -> bool:
-    from haocha.commands import report as report_cmd
+    import os
+
+    from haocha.commands.report import get_monthly
+    from haocha.report.export import write_files
+    from haocha.report.render_text import render_text
 
     say(f"monthly report {args.month} as of {args.as_of}")
-    return report_cmd.fetch_and_write(s, month=args.month, as_of=args.as_of, out=args.out, token=token,
-                                      formats="all") == 0
+    os.environ["HAOCHA_API_TOKEN"] = token  # the worker holds the store: ask its API
+    rep, source = get_monthly(s, args.month, args.as_of)
+    print(render_text(rep, limit=15))
+    for path in write_files(rep, ["xlsx", "pdf", "html", "json", "csv"], args.out):
+        say(f"wrote {path}")
+    return True

@@ -1,0 +1,161 @@
+"""Benchmark: the monthly report over N million reviews (default 10M), with a 1M baseline.
+
+    .venv/bin/python bench/bench_report.py [--rows 10000000] [--baseline 1000000] [--keep DIR]
+
+Reviews and their tickets are generated inside ClickHouse (INSERT ... SELECT FROM numbers()) into a
+temporary embedded store: ~10% bad reviews, each with a ticket (opened, assigned, contacted when
+real-name, 85% closed, 3% invalidated by an upheld appeal), 2% late reviews, 2% uncounted.
+The baseline rows are generated first and reported on, then the rest is added to the same month
+and the report is timed again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from haocha.adapters.calendar_cn import ChineseWorkingCalendar  # noqa: E402
+from haocha.directory import Directory  # noqa: E402
+from haocha.report.monthly import build_monthly_report  # noqa: E402
+from haocha.settings import PACKAGE_DATA  # noqa: E402
+from sinks.clickhouse import ClickHouseStore  # noqa: E402
+
+SH = ZoneInfo("Asia/Shanghai")
+MONTH, AS_OF = "2021-05", datetime(2021, 6, 10, 12, 0, tzinfo=SH)
+MONTH_START = "toDateTime64('2021-05-01 00:00:00', 3, 'Asia/Shanghai')"
+MONTH_SECONDS = 31 * 86400
+
+
+def insert_reviews(store: ClickHouseStore, directory: Directory, first: int, count: int) -> None:
+    wins = list(directory.windows.values())
+    halls = "[" + ",".join(f"'{w.hall_id}'" for w in wins) + "]"
+    ids = "[" + ",".join(f"'{w.window_id}'" for w in wins) + "]"
+    depts = "[" + ",".join(f"'{w.department_id}'" for w in wins) + "]"
+    n = len(wins)
+    store.command(f"""
+        INSERT INTO {store.db}.reviews
+        SELECT
+            concat('B', toString(number)) AS review_id,
+            concat('C', toString(number)) AS case_no,
+            'pad' AS channel,
+            arrayElement({halls}, w) AS hall_id,
+            arrayElement({ids}, w) AS window_id,
+            arrayElement({depts}, w) AS department_id,
+            NULL, NULL, NULL,
+            r AS rating,
+            transform(r, [5, 4, 3, 2, 1], [100, 80, 60, 30, 0], 0) AS score,
+            if(r <= 2, ['态度差'], []) AS reasons,
+            NULL AS comment,
+            real AS real_name,
+            if(real, '138****0000', NULL) AS phone_masked,
+            happened AS happened_at,
+            happened + toIntervalSecond(if(h % 50 = 0, 86400 * 20, 30)) AS received_at,
+            happened + toIntervalSecond(31) AS classified_at,
+            concat('pad-', arrayElement({ids}, w)) AS terminal_id,
+            NULL AS follow_up_of,
+            if(counted, 'counted', 'repeat_press') AS classification,
+            counted,
+            if(counted AND r <= 2, concat('T', toString(number)), NULL) AS ticket_id,
+            '' AS note
+        FROM (
+            SELECT number, cityHash64(number) AS h,
+                   toUInt32(h % {n}) + 1 AS w,
+                   toUInt8(multiIf(h % 100 < 50, 5, h % 100 < 75, 4, h % 100 < 90, 3, h % 100 < 95, 2, 1)) AS r,
+                   (intDiv(h, 100) % 10) < 6 AS real,
+                   (intDiv(h, 1000) % 50) != 0 AS counted,
+                   {MONTH_START} + toIntervalSecond(intDiv(h, 100000) % {MONTH_SECONDS}) AS happened
+            FROM numbers({first}, {count})
+        )""")
+
+
+def insert_ticket_events(store: ClickHouseStore, first: int, count: int) -> None:
+    """Ticket histories for the bad counted reviews numbered [first, first + count)."""
+    base = f"""
+        FROM {store.db}.reviews
+        WHERE ticket_id IS NOT NULL AND toUInt64(substring(review_id, 2)) >= {first}
+          AND toUInt64(substring(review_id, 2)) < {first + count}"""
+    h = "cityHash64(review_id)"
+    opened = "received_at + toIntervalSecond(1)"
+    due = f"{opened} + toIntervalDay(7)"
+
+    def ins(version: int, typ: str, at: str, payload: str, where: str = "1") -> None:
+        store.command(f"""
+            INSERT INTO {store.db}.ticket_events
+            SELECT concat(ticket_id, ':{version}'), assumeNotNull(ticket_id), {version}, '{typ}', {at},
+                   {at} + toIntervalMillisecond(200), 'bench', 'officer', concat(ticket_id, '-c{version}'),
+                   {payload}
+            {base} AND ({where})""")
+
+    ins(1, "TicketOpened", opened,
+        f"concat('{{\"type\":\"TicketOpened\",\"review_id\":\"', review_id, '\",\"resolve_due\":\"', "
+        f"formatDateTime({due}, '%Y-%m-%dT%H:%i:%S+08:00'), '\"}}')")
+    ins(2, "TicketAssigned", f"{opened} + toIntervalHour(2)", "'{\"type\":\"TicketAssigned\"}'")
+    ins(3, "ContactRecorded", f"{opened} + toIntervalHour(20)",
+        "'{\"type\":\"ContactRecorded\",\"reached\":true}'", "real_name")
+    ins(4, "AppealDecided", f"{opened} + toIntervalHour(30)",
+        "'{\"type\":\"AppealDecided\",\"upheld\":true}'", f"{h} % 100 < 3")
+    ins(5, "TicketClosed", f"{opened} + toIntervalHour(24 + {h} % 240)",
+        "'{\"type\":\"TicketClosed\",\"resolution\":\"rectified\"}'", f"{h} % 100 >= 3 AND {h} % 100 < 88")
+
+
+def timed_report(store, directory, calendar, label: str) -> float:
+    times = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        rep = build_monthly_report(store, MONTH, AS_OF, directory, calendar)
+        times.append(time.perf_counter() - t0)
+    print(f"{label}: reviews={rep.totals.reviews:,} bad={rep.totals.bad_count:,} "
+          f"rectification={rep.totals.rectification_rate:.4f} open={len(rep.open_tickets):,} "
+          f"first={times[0]:.2f}s second={times[1]:.2f}s", flush=True)
+    return min(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--baseline", type=int, default=1_000_000)
+    ap.add_argument("--keep", type=Path, help="keep the store in this directory")
+    args = ap.parse_args()
+    baseline = min(args.baseline, args.rows)
+
+    directory = Directory.load(PACKAGE_DATA / "directory.json")
+    calendar = ChineseWorkingCalendar()
+    path = args.keep or Path(tempfile.mkdtemp(prefix="haocha-bench-"))
+    store = ClickHouseStore(f"chdb://{path}", "haocha_bench")
+    try:
+        store.migrate()
+        t0 = time.perf_counter()
+        insert_reviews(store, directory, 0, baseline)
+        insert_ticket_events(store, 0, baseline)
+        print(f"generated {baseline:,} reviews + tickets in {time.perf_counter() - t0:.1f}s", flush=True)
+        t_base = timed_report(store, directory, calendar, f"report over {baseline:,}")
+        if args.rows > baseline:
+            t0 = time.perf_counter()
+            step = 2_000_000
+            for first in range(baseline, args.rows, step):
+                n = min(step, args.rows - first)
+                insert_reviews(store, directory, first, n)
+                insert_ticket_events(store, first, n)
+            print(f"generated {args.rows - baseline:,} more in {time.perf_counter() - t0:.1f}s", flush=True)
+            t_full = timed_report(store, directory, calendar, f"report over {args.rows:,}")
+            print(f"RESULT rows={args.rows:,} report={t_full:.2f}s baseline_rows={baseline:,} "
+                  f"baseline={t_base:.2f}s ratio={t_full / t_base:.1f}x (rows ratio {args.rows / baseline:.0f}x)")
+        else:
+            print(f"RESULT rows={baseline:,} report={t_base:.2f}s")
+    finally:
+        store.close()
+        if not args.keep:
+            shutil.rmtree(path, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,7 @@ from functools import singledispatch
 from pydantic import BaseModel, ConfigDict
 
 from haocha.domain.calendar import WorkingCalendar
-from haocha.domain.deadlines import DeadlinePolicy, due_after, elapsed_fraction
+from haocha.domain.deadlines import ESCALATION_PERCENT, DeadlinePolicy, due_after
 from schemas import tickets as t
 
 # How many recent command ids a ticket remembers, so a resent or replayed command is answered
@@ -60,6 +60,7 @@ class TicketState(BaseModel):
     status_before_appeal: Status | None = None
     invalidated_reason: str | None = None
     reopen_count: int = 0
+    reopened_at: datetime | None = None  # the fresh rectification deadline runs from here
     warned: tuple[str, ...] = ()  # "contact:50", "resolve:80" ...
     escalated: tuple[str, ...] = ()  # "contact", "resolve"
     recent_commands: tuple[str, ...] = ()
@@ -166,6 +167,7 @@ def _(e: t.TicketReopened, s: TicketState, at: datetime) -> TicketState:
         update={
             "status": Status.ASSIGNED if s.officer_id else Status.OPENED,
             "reopen_count": s.reopen_count + 1,
+            "reopened_at": at,
             "rectified_at": None,
             "feedback_at": None,
             "closed_at": None,
@@ -367,15 +369,15 @@ def _(c: t.CheckDeadlines, s: TicketState, cmd, ctx) -> Decision:
     if s.contact_stage_active():
         stages.append(("contact", s.opened_at, s.contact_due))
     if s.resolve_stage_active():
-        start = s.opened_at
-        stages.append(("resolve", start, s.resolve_due))
+        stages.append(("resolve", s.reopened_at or s.opened_at, s.resolve_due))
     for stage, start, due in stages:
-        frac = elapsed_fraction(start, due, now, ctx.calendar)
-        for pct in ctx.policy.warn_percents:
-            if frac * 100 >= pct and f"{stage}:{pct}" not in s.warned:
+        # Integer arithmetic in the policy: "exactly 80 %" counts, whatever the float rounding.
+        for pct in ctx.policy.thresholds_crossed(start, due, now, ctx.calendar):
+            if pct == ESCALATION_PERCENT:
+                if stage not in s.escalated:
+                    events.append(t.TicketEscalated(stage=stage, due=due))
+            elif f"{stage}:{pct}" not in s.warned:
                 events.append(t.DeadlineWarned(stage=stage, percent=pct, due=due))
-        if frac >= 1.0 and stage not in s.escalated:
-            events.append(t.TicketEscalated(stage=stage, due=due))
     return events
 
 
@@ -390,6 +392,11 @@ def execute(
         return t.CommandOutcome(command_id=cmd.command_id, ticket_id=cmd.ticket_id, status="duplicate",
                                 reason="command already applied", version=state.version), state
     version = state.version if state else 0
+    # Who may act comes before the version check: a stranger learns nothing about the ticket.
+    denied = authorize(state, cmd.actor, cmd.command.kind)
+    if denied:
+        return t.CommandOutcome(command_id=cmd.command_id, ticket_id=cmd.ticket_id, status="refused",
+                                reason=f"{denied.code}: {denied.reason}", version=version), state
     if cmd.expected_version is not None and cmd.expected_version != version:
         return t.CommandOutcome(
             command_id=cmd.command_id, ticket_id=cmd.ticket_id, status="conflict", version=version,

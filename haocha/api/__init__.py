@@ -1,0 +1,1 @@
+"""The HTTP API for officers, supervisors, managers and admins, served by the worker."""

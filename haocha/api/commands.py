@@ -1,0 +1,57 @@
+"""From an HTTP body and the caller's token to a command envelope. The actor comes from the token;
+only an admin may backdate (`at`: a paper register, the simulator) or act as someone else."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
+
+from schemas.tickets import Actor, TicketCommand, TicketCommandEnvelope
+
+_COMMAND = TypeAdapter(TicketCommand)
+_AT = TypeAdapter(AwareDatetime)
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str, detail: object = None):
+        super().__init__(message)
+        self.status, self.detail = status, detail
+
+
+def parse_at(raw: object) -> datetime:
+    try:
+        return _AT.validate_python(raw)
+    except ValidationError as exc:
+        raise BadRequest(422, "`at` must be an ISO time with a zone, e.g. 2021-05-06T09:00:00+08:00",
+                         _errors(exc)) from None
+
+
+def build_envelope(body: object, ticket_id: str, caller: Actor, now: datetime) -> TicketCommandEnvelope:
+    if not isinstance(body, dict):
+        raise BadRequest(422, "the body is a JSON object with a `kind`")
+    fields = dict(body)
+    expected_version = fields.pop("expected_version", None)
+    command_id = fields.pop("command_id", None) or f"api:{uuid.uuid4()}"
+    at, act_as = fields.pop("at", None), fields.pop("act_as", None)
+    if (at is not None or act_as is not None) and caller.role != "admin":
+        raise BadRequest(403, "only an admin may set `at` or `act_as`")
+    actor = caller
+    if act_as is not None:
+        try:
+            actor = Actor.model_validate(act_as)
+        except ValidationError as exc:
+            raise BadRequest(422, "invalid `act_as`", _errors(exc)) from None
+    try:
+        command = _COMMAND.validate_python(fields)
+        return TicketCommandEnvelope(command_id=str(command_id), ticket_id=ticket_id,
+                                     issued_at=parse_at(at) if at is not None else now, actor=actor,
+                                     expected_version=expected_version, command=command)
+    except ValidationError as exc:
+        raise BadRequest(422, "invalid command", _errors(exc)) from None
+
+
+def _errors(exc: ValidationError) -> list:
+    return json.loads(exc.json(include_url=False, include_input=False))

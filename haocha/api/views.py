@@ -1,0 +1,59 @@
+"""What the API shows: tickets with their time left, events and outcomes, phone numbers masked.
+
+The unmasked number leaves the worker only through POST /tickets/{id}/phone, which records the
+view as an event first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from haocha.domain.privacy import mask_phone
+from haocha.domain.tickets import TicketState
+from schemas.tickets import CommandOutcome
+
+_TIMES = ("contact_due", "resolve_due", "next_due", "opened_at", "happened_at")
+
+
+def with_time_left(ticket: dict, at: datetime) -> dict:
+    due = ticket.get("next_due")
+    if isinstance(due, str):
+        due = datetime.fromisoformat(due)
+    ticket["time_left_seconds"] = None if due is None else int((due - at).total_seconds())
+    ticket["overdue"] = due is not None and due < at
+    return ticket
+
+
+def state_view(s: TicketState) -> dict:
+    """The worker's own table state, shaped like a row of the ClickHouse `tickets` table."""
+    d = s.model_dump(mode="json", exclude={"recent_commands", "opened", "status_before_appeal"})
+    o = s.opened
+    d.update(review_id=o.review_id, hall_id=o.hall_id, window_id=o.window_id, department_id=o.department_id,
+             rating=o.rating, real_name=o.real_name, happened_at=o.happened_at.isoformat())
+    due = s.contact_due if s.contact_stage_active() else s.resolve_due if s.resolve_stage_active() else None
+    d["next_due"] = due.isoformat() if due else None
+    return d
+
+
+def masked(payload: dict[str, Any]) -> dict[str, Any]:
+    if payload.get("phone"):
+        payload = {**payload, "phone": mask_phone(payload["phone"])}
+    return payload
+
+
+def event_view(row: dict) -> dict:
+    return {**row, "event": masked(row["event"])}
+
+
+def outcome_view(outcome: CommandOutcome) -> dict:
+    d = outcome.model_dump(mode="json")
+    for env in d["events"]:
+        env["event"] = masked(env["event"])
+    return d
+
+
+def http_status(outcome: CommandOutcome) -> int:
+    if outcome.status == "refused":
+        return 403 if outcome.reason.startswith("forbidden") else 422
+    return {"accepted": 200, "duplicate": 200, "conflict": 409, "not_found": 404}[outcome.status]

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from haocha.adapters.clock import Clock
 from haocha.api.commands import BadRequest, build_envelope, parse_at
+from haocha.api.insights import InsightsContext, add_routes
 from haocha.api.openapi import openapi_document
 from haocha.api.reader import TicketFilter, TicketReader
 from haocha.api.views import event_view, http_status, outcome_view, state_view, with_time_left
@@ -38,6 +39,7 @@ class ApiContext:
     ready: Callable[[], bool] = lambda: True
     command_timeout: float = 15.0
     list_limit_max: int = 5000
+    insights: "InsightsContext | None" = None  # reports, stats, alerts (when the worker has a store)
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -211,4 +213,6 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_post("/api/v1/tickets/{ticket_id}/commands", post_command)
     app.router.add_post("/api/v1/tickets/{ticket_id}/phone", reveal_phone)
     app.router.add_post("/api/v1/admin/sweep", admin_sweep)
+    if ctx.insights is not None:
+        add_routes(app, ctx.insights)
     return app

@@ -8,6 +8,7 @@ from typing import get_args
 
 from pydantic.json_schema import models_json_schema
 
+from haocha.api import insights
 from schemas import tickets as t
 
 _COMMANDS = [m for m in get_args(get_args(t.TicketCommand)[0])]
@@ -114,6 +115,7 @@ def openapi_document() -> dict:
                 "parameters": [_PARAMS["ticket_id"]],
                 "responses": {"200": _json({"type": "object", "properties": {"phone": {"type": ["string", "null"]}}}),
                               "503": _json(ref("Error"), "ticket held by another worker"), **errors}}},
+            **insights.openapi_paths(),
             "/api/v1/admin/sweep": {"post": {
                 "summary": "admin: check deadlines of the local open tickets as of `at`",
                 "requestBody": {"content": {"application/json": {"schema": {

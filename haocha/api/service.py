@@ -13,6 +13,7 @@ from mode import Service
 
 from haocha.api.app import ApiContext, build_app
 from haocha.api.commands import BadRequest
+from haocha.api.insights import InsightsContext
 from haocha.api.reader import ClickHouseTicketReader, TicketFilter
 from haocha.api.settings import ApiSettings
 from haocha.auth.bearer import Authenticator
@@ -57,7 +58,8 @@ class ApiService(Service):
         ctx = ApiContext(auth=self.authenticator, bus=self.bus, reader=reader, clock=sa.deps.clock,
                          local_state=self._local_state, sweep=self._sweep, ready=self._ready,
                          command_timeout=self.api_settings.command_timeout_seconds,
-                         list_limit_max=self.api_settings.list_limit_max)
+                         list_limit_max=self.api_settings.list_limit_max,
+                         insights=self._insights() if store is not None else None)
         self.runner = web.AppRunner(build_app(ctx), access_log=None, handle_signals=False)
         await self.runner.setup()
         await web.TCPSite(self.runner, s.api_host, s.api_port, reuse_address=True).start()
@@ -68,6 +70,20 @@ class ApiService(Service):
             await self.runner.cleanup()  # frees the port
             self.runner = None
         await self.bus.stop()
+
+    def _insights(self) -> InsightsContext:
+        sa = self.stream_app
+        loop = asyncio.get_running_loop()
+
+        async def run_store(fn, *args):
+            return await loop.run_in_executor(sa.store_executor, fn, *args)
+
+        async def publish_ack(envelope) -> None:
+            fut = await sa.alerts.send(key=envelope.event.window_id.encode(), value=envelope.model_dump_json().encode())
+            await fut  # acknowledged only once it is in the log
+
+        return InsightsContext(run_store=run_store, store=sa.deps.store, directory=sa.deps.directory,
+                               calendar=sa.deps.calendar, clock=sa.deps.clock, publish_ack=publish_ack)
 
     def _ready(self) -> bool:
         return self.runner is not None and self.bus.started and not self.stream_app.app.rebalancing

@@ -4,15 +4,23 @@ Agents are thin: decode, call the pure domain, emit, and await delivery of what 
 before their batch is acknowledged. Faust flushes the producer (table changelogs included) before
 it commits offsets, so after a crash a batch is at worst processed again, and the domain and the
 sinks are written to make that harmless.
+
+Throughput (docs/performance.md): agents take events in batches and hand pre-serialised bytes
+straight to the producer (`Outbox`), not through `Topic.send`, whose per-message FutureMessage /
+Channel machinery cost more than the domain work. The producer batches big (a batch per partition
+holds hundreds of reviews instead of Faust's default 16 KB) and fetches are big, so one Kafka round
+trip carries a whole agent batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.types import TP
 from faust.streams import _current_event
 
 from haocha.adapters.clock import Clock
@@ -62,10 +70,30 @@ class StreamApp:
             autodiscover=False,
             producer_acks=-1,
             consumer_auto_offset_reset="earliest",
-            broker_commit_interval=1.0,
+            # Offsets are committed on this timer (after Faust flushes the producer). Cheap with
+            # batches, and it is the latency of "caught up" as the consumer group sees it.
+            broker_commit_interval=0.5,
             table_standby_replicas=0,
-            stream_buffer_maxsize=max(4096, s.review_batch * 2),
+            # Every agent's queue must hold more than its batch: all agents share one fetcher, and
+            # when a queue is full the fetcher blocks for every topic. A sink taking 5000 rows
+            # from a 4096-message queue waited its whole `within` each time and stalled the rest.
+            stream_buffer_maxsize=4 * max(s.review_batch, s.sink_batch),
+            broker_max_poll_records=2 * max(s.review_batch, s.sink_batch),
+            consumer_max_fetch_size=4 * 1024 * 1024,  # per partition and fetch (default 1 MB)
+            # The producer is the hot spot. aiokafka keeps one batch open per partition and, when it
+            # is full, makes `send` wait for the in-flight request: with the 16 KB default (about 15
+            # reviews) every agent waited a broker round trip per 15 messages. 512 KB stays under
+            # the broker's 1 MB message.max.bytes.
+            producer_max_batch_size=512 * 1024,
+            producer_max_request_size=8 * 1024 * 1024,
+            producer_linger=0.005,
         )
+        # Table writes (changelogs) queue in Faust's producer buffer; above `max_messages` (100)
+        # the conductor stops delivering *every* message to *every* agent until it has drained.
+        # A batch of reviews writes thousands of guard keys at once, so that stalled the whole
+        # worker for most of each batch. Let a batch's worth queue; Faust still flushes it all
+        # before committing offsets.
+        self.app.producer.buffer.max_messages = max(100, s.review_batch * 4)
         raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
         topic = lambda spec: self.app.topic(s.topic(spec.name), partitions=s.partitions, **raw)  # noqa: E731
         self.submitted = topic(t.REVIEWS_SUBMITTED)
@@ -96,3 +124,58 @@ async def delivered(futures: list) -> None:
     """Wait until Kafka has every message sent for a batch; a failure fails the batch (no ack)."""
     for fut in futures:
         await fut
+
+
+class Outbox:
+    """What one agent batch emits: bytes handed straight to the app's producer, and their delivery
+    futures, awaited by `delivered()` before the batch is acknowledged.
+
+    `app.producer.send` is Faust's thin wrapper over aiokafka's `send` (same partitioner as
+    `Topic.send`: murmur2 of the key). It skips Topic.send's per-message FutureMessage, Channel and
+    callback machinery, which the profile showed costing more than the domain work itself."""
+
+    def __init__(self, app: faust.App):
+        self._producer = app.producer
+        self._futures: list = []
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> asyncio.Future:
+        # Awaiting only queues the message (or waits for room in a full producer batch).
+        fut = await self._producer.send(topic, key, value, partition, None, None)
+        self._futures.append(fut)
+        return fut
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+    async def delivered(self) -> None:
+        """Every message sent so far is in Kafka (acks=all); the first failure is raised."""
+        futures, self._futures = self._futures, []
+        if futures:
+            await asyncio.gather(*futures)
+
+
+async def write_table(table: faust.Table, items: dict[Any, tuple[Any, faust.EventT]], out: Outbox) -> None:
+    """`table[key] = value` for many keys at once, each written for its event (RocksDB database
+    and changelog partition of that event's partition, as `as_current(event)` gives `__setitem__`).
+
+    Same bytes, partitions and persisted offsets as Faust's own `Table.__setitem__`, but the
+    changelog records go out through the batch's Outbox (delivered before the batch is acked)
+    instead of Faust's producer buffer, which sends one message per event-loop round trip: with a
+    few table writes per review it could not keep up and stalled every agent (docs/performance.md).
+    """
+    changelog = table.changelog_topic
+    name = changelog.get_topic_name()
+    last: dict[int, asyncio.Future] = {}
+    for key, (value, event) in items.items():
+        as_current(event)  # the store writes into the database of the current event's partition
+        partition = event.message.partition
+        k, _ = changelog.prepare_key(key, table.key_serializer)
+        v, _ = changelog.prepare_value(value, table.value_serializer)
+        table.data[key] = value
+        last[partition] = await out.send(name, k, v, partition=partition)
+    store = table.data
+    for partition, fut in last.items():
+        # What Faust's changelog callback does: remember (in RocksDB) how far the changelog is
+        # already in the store, so recovery replays only what came after.
+        fut.add_done_callback(lambda f, p=partition: not f.cancelled() and f.exception() is None
+                              and store.set_persisted_offset(TP(name, p), f.result().offset))

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from haocha.domain.tickets import DecisionContext, TicketState, execute
 from schemas.tickets import CommandOutcome, TicketCommandEnvelope
-from streams.app import StreamApp, as_current, delivered
+from streams.app import Outbox, StreamApp, as_current
 from streams.intake import dead_letter
 
 log = logging.getLogger(__name__)
@@ -30,40 +30,43 @@ def load_state(raw) -> TicketState | None:
 def register(sa: StreamApp) -> None:
     app, deps = sa.app, sa.deps
     ctx = DecisionContext(calendar=deps.calendar, policy=deps.policy)
+    commands, events_topic = sa.commands.get_topic_name(), sa.events.get_topic_name()
+    state_topic, outcomes_topic = sa.ticket_state.get_topic_name(), sa.outcomes.get_topic_name()
+    dead_letters = sa.dead_letters.get_topic_name()
 
     @app.agent(sa.commands, name="tickets")
     async def tickets(stream):
-        async for events in stream.take_events(500, within=0.05):
+        async for events in stream.take_events(deps.settings.review_batch, within=0.05):
             now = deps.clock.now()
             states: dict[str, TicketState | None] = {}
             last_event = {}
             outcomes: list[CommandOutcome] = []
-            futures = []
+            out = Outbox(app)
             for ev in events:
                 try:
                     cmd = TicketCommandEnvelope.model_validate_json(ev.value)
                 except ValidationError as exc:
-                    dl = dead_letter(ev.value, source=sa.commands.get_topic_name(), reason="schema", detail=str(exc),
-                                     key=ev.message.key, partition=ev.message.partition, offset=ev.message.offset,
-                                     failed_at=now)
-                    futures.append(await sa.dead_letters.send(key=ev.message.key, value=dl.model_dump_json().encode()))
+                    dl = dead_letter(ev.value, source=commands, reason="schema", detail=str(exc), key=ev.message.key,
+                                     partition=ev.message.partition, offset=ev.message.offset, failed_at=now)
+                    await out.send(dead_letters, ev.message.key, dl.model_dump_json().encode())
                     continue
                 tid = cmd.ticket_id
-                state = states[tid] if tid in states else load_state(sa.tickets.get(tid))
-                outcome, new_state = execute(state, cmd, ctx, recorded_at=now)
+                if tid not in states:
+                    as_current(ev)  # the RocksDB store reads from the current event's partition
+                    states[tid] = load_state(sa.tickets.get(tid))
+                outcome, new_state = execute(states[tid], cmd, ctx, recorded_at=now)
                 for env in outcome.events:
-                    futures.append(await sa.events.send(key=tid.encode(), value=env.model_dump_json().encode()))
+                    await out.send(events_topic, tid.encode(), env.model_dump_json().encode())
                 if outcome.events:
                     states[tid] = new_state
                     last_event[tid] = ev
-                elif tid not in states:
-                    states[tid] = state
                 outcomes.append(outcome)
-            await delivered(futures)  # the log first ...
-            for tid, ev in last_event.items():  # ... then the state
+            await out.delivered()  # the log first ...
+            for tid, ev in last_event.items():  # ... then the state (one write per ticket and batch)
                 as_current(ev)
                 snapshot = states[tid].model_dump(mode="json")
                 sa.tickets[tid] = snapshot
-                await sa.ticket_state.send(key=tid.encode(), value=orjson.dumps(snapshot))
+                await out.send(state_topic, tid.encode(), orjson.dumps(snapshot))
             for outcome in outcomes:
-                await sa.outcomes.send(key=outcome.command_id.encode(), value=outcome.model_dump_json().encode())
+                await out.send(outcomes_topic, outcome.command_id.encode(), outcome.model_dump_json().encode())
+            await out.delivered()

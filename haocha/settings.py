@@ -58,6 +58,21 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}"
 
+    def as_env(self) -> dict[str, str]:
+        """These settings as HAOCHA_* variables, so a child `haocha` process sees exactly them."""
+        return settings_as_env(self)
+
+
+def settings_as_env(settings: BaseSettings) -> dict[str, str]:
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"HAOCHA_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
 
 def load() -> Settings:
     return Settings()

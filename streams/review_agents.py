@@ -142,7 +142,9 @@ def register(sa: StreamApp) -> None:
                 verdict_out = ReviewClassified(review=review, classification=verdict.classification,
                                                counted=verdict.counted, department_id=department, ticket_id=ticket_id,
                                                note=verdict.note, classified_at=now)
-                await out.send(classified, review.review_id.encode(), verdict_out.model_dump_json().encode())
+                # Keyed by hall like the accepted reviews: the alert agent's window counts for a
+                # service window then live in one partition.
+                await out.send(classified, review.hall_id.encode(), verdict_out.model_dump_json().encode())
             # The verdicts and commands are in the log before the guard remembers the reviews: a crash
             # in between classifies them again from the older guard, which gives the same verdicts.
             await out.delivered()

@@ -42,7 +42,7 @@ class TopicSpec:
 
 REVIEWS_SUBMITTED = TopicSpec("reviews.submitted", 30 * DAY_MS, keyed_by="anything (raw terminal input)")
 REVIEWS_ACCEPTED = TopicSpec("reviews.accepted", 7 * DAY_MS, keyed_by="hall_id")
-REVIEWS_CLASSIFIED = TopicSpec("reviews.classified", FOREVER, keyed_by="review_id")
+REVIEWS_CLASSIFIED = TopicSpec("reviews.classified", FOREVER, keyed_by="hall_id")
 DEAD_LETTERS = TopicSpec("deadletter", FOREVER, keyed_by="source key")
 TICKET_COMMANDS = TopicSpec("tickets.commands", 7 * DAY_MS, keyed_by="ticket_id")
 TICKET_EVENTS = TopicSpec("tickets.events", FOREVER, keyed_by="ticket_id")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
+import signal
 import socket
 import uuid
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 os.environ.setdefault("TZ", "UTC")
 
 from haocha.settings import Settings  # noqa: E402
+from haocha.simulate.worker_process import WorkerProcess  # noqa: E402
 
 KAFKA = os.environ.get("HAOCHA_TEST_KAFKA", "127.0.0.1:9092")
 
@@ -66,3 +69,72 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# -- a real `haocha worker` subprocess (integration and e2e tests) ------------------------------
+
+
+class WorkerHandle(WorkerProcess):
+    """A worker child process plus what tests need around it: an admin token, users, its log.
+
+        def test_x(make_settings, start_worker):
+            w = start_worker(make_settings()).wait_ready()
+            httpx.get(f"{w.url}/api/v1/tickets", headers=w.admin_headers)
+    """
+
+    def __init__(self, settings: Settings, extra_env: dict[str, str] | None = None):
+        self.admin_token = (extra_env or {}).get("HAOCHA_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+        super().__init__(settings, Path(settings.data_dir).parent / f"worker-{settings.app_id}.log",
+                         extra_env={"HAOCHA_ADMIN_TOKEN": self.admin_token, **(extra_env or {})})
+        self.start()
+
+    def start(self) -> "WorkerHandle":
+        """(Re)start with the same settings; a restart keeps the data dir."""
+        assert self.proc is None or self.proc.poll() is not None, "worker already running"
+        return super().start()
+
+    def wait_ready(self, timeout: float = 120.0) -> "WorkerHandle":
+        try:
+            return super().wait_ready(timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            raise type(exc)(f"{exc}\n{self.logs()[-4000:]}") from None
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM and wait: the worker stops cleanly and frees its port."""
+        return self.stop(signal.SIGTERM, timeout)
+
+    def kill(self) -> int:
+        """SIGKILL: a crash, nothing flushed."""
+        return self.stop(signal.SIGKILL, 30.0)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    def add_user(self, user_id: str, role: str, department_id: str | None = None) -> dict[str, str]:
+        """Create a user in the worker's users file; return their Authorization headers."""
+        from haocha.auth.settings import AuthSettings
+        from haocha.auth.users import UserFile
+
+        path = AuthSettings(_env_file=None).users_path(self.settings.data_dir)
+        token = UserFile(path).add(user_id, role, department_id)
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def start_worker():
+    """Factory: start_worker(settings, extra_env=None) -> WorkerHandle (call .wait_ready()).
+    Workers still running at the end of the test are stopped."""
+    handles: list[WorkerHandle] = []
+
+    def factory(settings: Settings, extra_env: dict[str, str] | None = None) -> WorkerHandle:
+        h = WorkerHandle(settings, extra_env)
+        handles.append(h)
+        return h
+
+    yield factory
+    for h in handles:
+        h.stop(signal.SIGTERM, 30)

@@ -66,6 +66,11 @@ async def errors(request: web.Request, handler):
         return error(exc.status, str(exc), exc.detail)
     except CommandTimeout as exc:
         return error(504, str(exc))
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # a fault of ours: a clear JSON answer, the details in the log
+        log.exception("%s %s failed", request.method, request.path)
+        return error(500, f"internal error ({type(exc).__name__}); see the worker's log")
 
 
 def caller(request: web.Request) -> Actor:

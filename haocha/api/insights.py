@@ -84,9 +84,9 @@ async def heatmap(request: web.Request) -> web.Response:
 
 _ALERTS = """
 SELECT a.alert_id, a.hall_id, a.window_id, a.department_id, a.window_start, a.window_end, a.reviews, a.bad,
-       a.detected_at, k.by AS acknowledged_by, k.acknowledged_at
+       a.detected_at, k.ack_by AS acknowledged_by, k.ack_at AS acknowledged_at
 FROM {db}.alerts AS a FINAL
-LEFT JOIN (SELECT alert_id, argMin(by, acknowledged_at) AS by, min(acknowledged_at) AS acknowledged_at
+LEFT JOIN (SELECT alert_id, argMin(by, acknowledged_at) AS ack_by, min(acknowledged_at) AS ack_at
            FROM {db}.alert_acks GROUP BY alert_id) AS k USING alert_id
 WHERE (%(open)s = 0 OR k.alert_id = '') AND (%(department)s = '' OR a.department_id = %(department)s)
 ORDER BY a.detected_at DESC LIMIT %(limit)s

@@ -35,7 +35,9 @@ TICKET_SQL: dict[str, str] = {
     "closed": "countIf(rating <= 2 AND is_closed)",
     "closed_on_time": "countIf(rating <= 2 AND is_closed AND is_on_time)",
     "contacted": "countIf(rating <= 2 AND real_name AND is_contacted)",
-    "days_to_close_sum": "sumIf(days_to_close, rating <= 2 AND is_closed)",
+    # Summed as whole milliseconds: a float sum depends on the order ClickHouse's threads add parts
+    # in, and the same as-of must give the same figures to the last digit.
+    "days_to_close_sum": "sumIf(toInt64(round(days_to_close * 86400000)), rating <= 2 AND is_closed) / 86400000",
 }
 # The mapped score of a rating (for tables that hold the rating only, e.g. tickets).
 SCORE_SQL = "transform(rating, [{}], [{}], 0)".format(

@@ -17,18 +17,17 @@ from pathlib import Path
 
 import orjson
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import SecretStr
 
+from haocha.adapters.kafka_io import read_all
 from haocha.directory import Directory
 from haocha.gateway.app import create_app
 from haocha.gateway.crypto import KeySealer, new_terminal_key
 from haocha.gateway.idempotency import IdempotencyStore
-from haocha.gateway.registry import ACTIVE, REVOKED, Registry, TerminalRecord, behind, partitions
+from haocha.gateway.registry import ACTIVE, REVOKED, Registry, TerminalRecord
 from haocha.gateway.service import Gateway
 from haocha.gateway.settings import GatewaySettings
 from haocha.gateway.sink import MemorySink
-from haocha.settings import Settings
+from haocha.settings import Settings, settings_as_env
 
 MEMORY_SECRET = "harness-secret"
 
@@ -116,15 +115,9 @@ class ThreadedGateway:
 def settings_env(settings: Settings, gs: GatewaySettings | None = None, **extra: str) -> dict[str, str]:
     """Environment that makes a child `haocha` process see these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HAOCHA_")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        env[f"HAOCHA_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    env.update(settings.as_env())
     if gs is not None:
-        for name, value in gs.model_dump().items():
-            env[f"HAOCHA_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        env.update(settings_as_env(gs))
     env.update(extra)
     return env
 
@@ -174,18 +167,4 @@ class GatewayProcess:
 
 async def read_topic(settings: Settings, name: str) -> list:
     """Every message of a topic (all partitions) up to its current end: what is really there."""
-    topic = settings.topic(name)
-    c = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None)
-    await c.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(await partitions(c, topic))]
-        c.assign(tps)
-        await c.seek_to_beginning(*tps)
-        end = await c.end_offsets(tps)
-        out = []
-        while await behind(c, end):
-            for msgs in (await c.getmany(timeout_ms=1000)).values():
-                out.extend(m for m in msgs if m.offset < end[TopicPartition(m.topic, m.partition)])
-        return out
-    finally:
-        await c.stop()
+    return await read_all(settings, settings.topic(name))

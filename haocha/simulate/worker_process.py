@@ -11,21 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from haocha.settings import Settings
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """Every setting as its HAOCHA_* variable, so the child sees exactly these settings."""
-    env = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        env[f"HAOCHA_{name.upper()}"] = str(value)
-    return env
 
 
 class WorkerProcess:
@@ -33,7 +19,7 @@ class WorkerProcess:
         self.settings = settings
         self.url = settings.worker_url
         self.log_path = log_path
-        self.env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+        self.env = {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":

@@ -17,7 +17,7 @@ import orjson
 from haocha.domain.alerts import SpikeRule, observe, windows_of
 from schemas.alerts import AlertEnvelope, SpikeDetected
 from schemas.review import ReviewClassified
-from streams.app import StreamApp, as_current, delivered
+from streams.app import fail_stop, StreamApp, as_current, delivered
 
 log = logging.getLogger(__name__)
 
@@ -32,31 +32,33 @@ def register(sa: StreamApp) -> None:
     @app.agent(sa.classified, name="alerts")
     async def watch(stream):
         async for events in stream.take_events(s.review_batch, within=0.2):
-            futures = []
-            for ev in events:
-                c = ReviewClassified.model_validate_json(ev.value)
-                if not c.counted:
-                    continue
-                r = c.review
-                as_current(ev)
-                for start, end in windows_of(r.happened_at, rule):
-                    key = f"{r.window_id}@{start.isoformat()}"
-                    new, spike = observe(counts.get(key), r.review_id, r.is_bad, rule)
-                    counts[key] = new
-                    if spike:
-                        alert = SpikeDetected(
-                            alert_id=key, hall_id=r.hall_id, window_id=r.window_id, department_id=c.department_id,
-                            window_start=start, window_end=end, reviews=new["reviews"], bad=new["bad"],
-                            detected_at=deps.clock.now(),
-                        )
-                        log.warning("bad-review spike at %s: %d of %d bad in %s–%s", r.window_id, new["bad"],
-                                    new["reviews"], start, end)
-                        futures.append(await sa.alerts.send(
-                            key=r.window_id.encode(), value=AlertEnvelope(event=alert).model_dump_json().encode()))
-            await delivered(futures)
+            with fail_stop("alerts"):
+                futures = []
+                for ev in events:
+                    c = ReviewClassified.model_validate_json(ev.value)
+                    if not c.counted:
+                        continue
+                    r = c.review
+                    as_current(ev)
+                    for start, end in windows_of(r.happened_at, rule):
+                        key = f"{r.window_id}@{start.isoformat()}"
+                        new, spike = observe(counts.get(key), r.review_id, r.is_bad, rule)
+                        counts[key] = new
+                        if spike:
+                            alert = SpikeDetected(
+                                alert_id=key, hall_id=r.hall_id, window_id=r.window_id, department_id=c.department_id,
+                                window_start=start, window_end=end, reviews=new["reviews"], bad=new["bad"],
+                                detected_at=deps.clock.now(),
+                            )
+                            log.warning("bad-review spike at %s: %d of %d bad in %s–%s", r.window_id, new["bad"],
+                                        new["reviews"], start, end)
+                            futures.append(await sa.alerts.send(
+                                key=r.window_id.encode(), value=AlertEnvelope(event=alert).model_dump_json().encode()))
+                await delivered(futures)
 
     @app.agent(sa.alerts, name="sink-alerts")
     async def sink_alerts(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
-            envs = [AlertEnvelope.model_validate(orjson.loads(ev.value)) for ev in events]
-            await asyncio.get_running_loop().run_in_executor(sa.store_executor, deps.store.write_alert_events, envs)
+            with fail_stop("sink-alerts"):
+                envs = [AlertEnvelope.model_validate(orjson.loads(ev.value)) for ev in events]
+                await asyncio.get_running_loop().run_in_executor(sa.store_executor, deps.store.write_alert_events, envs)

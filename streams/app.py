@@ -15,7 +15,10 @@ trip carries a whole agent batch.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,8 @@ from haocha.domain.deadlines import DeadlinePolicy
 from haocha.domain.reviews import CountingRules
 from haocha.settings import Settings
 from streams import topics as t
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -179,3 +184,22 @@ async def write_table(table: faust.Table, items: dict[Any, tuple[Any, faust.Even
         # already in the store, so recovery replays only what came after.
         fut.add_done_callback(lambda f, p=partition: not f.cancelled() and f.exception() is None
                               and store.set_persisted_offset(TP(name, p), f.result().offset))
+
+
+# Exit code of a worker that stopped itself because an agent failed on a batch.
+EXIT_AGENT_FAILED = 70
+
+
+@contextmanager
+def fail_stop(agent: str):
+    """Crash-only agents. If an agent body raises, Faust's `take_events` acknowledges the batch
+    anyway (its `finally`) and restarts the agent, so the commit loop would move past messages
+    that were never processed. Exiting at once, before any commit, keeps the batch in Kafka: the
+    process supervisor (compose `restart:`, k8s, the tests) restarts the worker and it is
+    processed again. Bad input never gets here: agents handle it (dead letters) without raising."""
+    try:
+        yield
+    except Exception:
+        log.critical("agent %s failed on a batch; the worker exits without committing it", agent, exc_info=True)
+        logging.shutdown()
+        os._exit(EXIT_AGENT_FAILED)

@@ -11,7 +11,7 @@ from haocha.domain.deadlines import due_after
 from haocha.domain.reviews import classify, opens_ticket, reopens_ticket, ticket_id_for
 from schemas.review import DeadLetter, ReviewClassified, ReviewSubmitted
 from schemas.tickets import SYSTEM, OpenTicket, ReopenTicket, TicketCommandEnvelope, TicketOpened
-from streams.app import Outbox, StreamApp, as_current, write_table
+from streams.app import fail_stop, Outbox, StreamApp, as_current, write_table
 from streams.intake import dead_letter, parse_submission
 
 log = logging.getLogger(__name__)
@@ -93,60 +93,62 @@ def register(sa: StreamApp) -> None:
     @app.agent(sa.submitted, name="intake")
     async def intake(stream):
         async for events in stream.take_events(batch, within=BATCH_WITHIN):
-            now = deps.clock.now()
-            out = Outbox(app)
-            for ev in events:
-                m = ev.message
-                got = parse_submission(ev.value, source=submitted, key=m.key, partition=m.partition, offset=m.offset,
-                                       received_at=now, directory=deps.directory)
-                if isinstance(got, DeadLetter):
-                    log.warning("dead letter %s at %s[%s]@%s: %s", got.reason, m.topic, m.partition, m.offset, got.detail)
-                    await out.send(dead_letters, m.key, got.model_dump_json().encode())
-                else:
-                    await out.send(accepted, got.hall_id.encode(), got.model_dump_json().encode())
-            await out.delivered()
+            with fail_stop("intake"):
+                now = deps.clock.now()
+                out = Outbox(app)
+                for ev in events:
+                    m = ev.message
+                    got = parse_submission(ev.value, source=submitted, key=m.key, partition=m.partition, offset=m.offset,
+                                           received_at=now, directory=deps.directory)
+                    if isinstance(got, DeadLetter):
+                        log.warning("dead letter %s at %s[%s]@%s: %s", got.reason, m.topic, m.partition, m.offset, got.detail)
+                        await out.send(dead_letters, m.key, got.model_dump_json().encode())
+                    else:
+                        await out.send(accepted, got.hall_id.encode(), got.model_dump_json().encode())
+                await out.delivered()
 
     @app.agent(sa.accepted, name="classify")
     async def classify_reviews(stream):
         guard = _GuardView(sa.guard)
         async for events in stream.take_events(batch, within=BATCH_WITHIN):
-            now = deps.clock.now()
-            out = Outbox(app)
-            for ev in events:
-                as_current(ev)  # guard reads come from this event's partition
-                # Validated by intake on the way in; parsing again (pydantic-core, from JSON) is what
-                # gives the pure domain its typed review.
-                review = ReviewSubmitted.model_validate_json(ev.value)
-                verdict, updates = classify(review, guard, deps.rules)
-                if verdict.classification is None:
-                    dl = dead_letter(ev.value, source=accepted, reason="review_id_conflict", detail=verdict.note,
-                                     key=ev.message.key, partition=ev.message.partition, offset=ev.message.offset,
-                                     failed_at=now)
-                    await out.send(dead_letters, ev.message.key, dl.model_dump_json().encode())
-                    continue
-                guard.stage(updates, ev)
-                department = deps.directory.department_for(review.hall_id, review.window_id)
-                ticket_id = None
-                if opens_ticket(review, verdict):
-                    cmd = open_ticket_command(review, department, sa)
-                    ticket_id = cmd.ticket_id
-                    await out.send(commands, ticket_id.encode(), cmd.model_dump_json().encode())
-                elif reopens_ticket(review, verdict):
-                    tid = ticket_id_for(review.follow_up_of)
-                    cmd = TicketCommandEnvelope(
-                        command_id=f"reopen:{review.review_id}", ticket_id=tid,
-                        issued_at=review.received_at or review.happened_at, actor=SYSTEM,
-                        command=ReopenTicket(follow_up_review_id=review.review_id, rating=review.rating))
-                    ticket_id = tid
-                    await out.send(commands, tid.encode(), cmd.model_dump_json().encode())
-                verdict_out = ReviewClassified(review=review, classification=verdict.classification,
-                                               counted=verdict.counted, department_id=department, ticket_id=ticket_id,
-                                               note=verdict.note, classified_at=now)
-                # Keyed by hall like the accepted reviews: the alert agent's window counts for a
-                # service window then live in one partition.
-                await out.send(classified, review.hall_id.encode(), verdict_out.model_dump_json().encode())
-            # The verdicts and commands are in the log before the guard remembers the reviews: a crash
-            # in between classifies them again from the older guard, which gives the same verdicts.
-            await out.delivered()
-            await guard.write_behind(out)
-            await out.delivered()
+            with fail_stop("classify"):
+                now = deps.clock.now()
+                out = Outbox(app)
+                for ev in events:
+                    as_current(ev)  # guard reads come from this event's partition
+                    # Validated by intake on the way in; parsing again (pydantic-core, from JSON) is what
+                    # gives the pure domain its typed review.
+                    review = ReviewSubmitted.model_validate_json(ev.value)
+                    verdict, updates = classify(review, guard, deps.rules)
+                    if verdict.classification is None:
+                        dl = dead_letter(ev.value, source=accepted, reason="review_id_conflict", detail=verdict.note,
+                                         key=ev.message.key, partition=ev.message.partition, offset=ev.message.offset,
+                                         failed_at=now)
+                        await out.send(dead_letters, ev.message.key, dl.model_dump_json().encode())
+                        continue
+                    guard.stage(updates, ev)
+                    department = deps.directory.department_for(review.hall_id, review.window_id)
+                    ticket_id = None
+                    if opens_ticket(review, verdict):
+                        cmd = open_ticket_command(review, department, sa)
+                        ticket_id = cmd.ticket_id
+                        await out.send(commands, ticket_id.encode(), cmd.model_dump_json().encode())
+                    elif reopens_ticket(review, verdict):
+                        tid = ticket_id_for(review.follow_up_of)
+                        cmd = TicketCommandEnvelope(
+                            command_id=f"reopen:{review.review_id}", ticket_id=tid,
+                            issued_at=review.received_at or review.happened_at, actor=SYSTEM,
+                            command=ReopenTicket(follow_up_review_id=review.review_id, rating=review.rating))
+                        ticket_id = tid
+                        await out.send(commands, tid.encode(), cmd.model_dump_json().encode())
+                    verdict_out = ReviewClassified(review=review, classification=verdict.classification,
+                                                   counted=verdict.counted, department_id=department, ticket_id=ticket_id,
+                                                   note=verdict.note, classified_at=now)
+                    # Keyed by hall like the accepted reviews: the alert agent's window counts for a
+                    # service window then live in one partition.
+                    await out.send(classified, review.hall_id.encode(), verdict_out.model_dump_json().encode())
+                # The verdicts and commands are in the log before the guard remembers the reviews: a crash
+                # in between classifies them again from the older guard, which gives the same verdicts.
+                await out.delivered()
+                await guard.write_behind(out)
+                await out.delivered()

@@ -15,9 +15,10 @@ import orjson
 
 from schemas.review import DeadLetter, ReviewClassified
 from schemas.tickets import TicketEventEnvelope
-from streams.app import StreamApp
+from streams.app import fail_stop, StreamApp
 
 log = logging.getLogger(__name__)
+WRITE_ATTEMPTS = 6  # about 30 s of backoff
 
 
 def register(sa: StreamApp) -> None:
@@ -27,33 +28,48 @@ def register(sa: StreamApp) -> None:
     sa.store_executor = pool
 
     async def run(fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        # Writes are idempotent, so a transient ClickHouse fault is retried; one that lasts
+        # stops the worker (fail_stop) with the batch still uncommitted in Kafka.
+        delay = 0.5
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+            except Exception as exc:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                log.warning("ClickHouse write failed (%s); retry %d in %.1f s", exc, attempt + 1, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     @app.agent(sa.classified, name="sink-reviews")
     async def sink_reviews(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
-            rows = [ReviewClassified.model_validate_json(ev.value) for ev in events]
-            n = await run(deps.store.write_reviews, rows)
-            log.debug("reviews: %d received, %d new", len(rows), n)
+            with fail_stop("sink-reviews"):
+                rows = [ReviewClassified.model_validate_json(ev.value) for ev in events]
+                n = await run(deps.store.write_reviews, rows)
+                log.debug("reviews: %d received, %d new", len(rows), n)
 
     @app.agent(sa.events, name="sink-ticket-events")
     async def sink_ticket_events(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
-            rows = [TicketEventEnvelope.model_validate_json(ev.value) for ev in events]
-            await run(deps.store.write_ticket_events, rows)
+            with fail_stop("sink-ticket-events"):
+                rows = [TicketEventEnvelope.model_validate_json(ev.value) for ev in events]
+                await run(deps.store.write_ticket_events, rows)
 
     @app.agent(sa.ticket_state, name="sink-ticket-state")
     async def sink_ticket_state(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
-            await run(deps.store.write_ticket_states, [orjson.loads(ev.value) for ev in events])
+            with fail_stop("sink-ticket-state"):
+                await run(deps.store.write_ticket_states, [orjson.loads(ev.value) for ev in events])
 
     @app.agent(sa.dead_letters, name="sink-dead-letters")
     async def sink_dead_letters(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
-            rows = []
-            for ev in events:
-                try:
-                    rows.append((DeadLetter.model_validate_json(ev.value), ev.message.partition, ev.message.offset))
-                except ValueError:
-                    log.error("unreadable dead letter at %s@%s kept in Kafka only", ev.message.partition, ev.message.offset)
-            await run(deps.store.write_dead_letters, rows)
+            with fail_stop("sink-dead-letters"):
+                rows = []
+                for ev in events:
+                    try:
+                        rows.append((DeadLetter.model_validate_json(ev.value), ev.message.partition, ev.message.offset))
+                    except ValueError:
+                        log.error("unreadable dead letter at %s@%s kept in Kafka only", ev.message.partition, ev.message.offset)
+                await run(deps.store.write_dead_letters, rows)

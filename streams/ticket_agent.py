@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from haocha.domain.tickets import DecisionContext, TicketState, execute
 from schemas.tickets import CommandOutcome, TicketCommandEnvelope
-from streams.app import Outbox, StreamApp, as_current
+from streams.app import fail_stop, Outbox, StreamApp, as_current
 from streams.intake import dead_letter
 
 log = logging.getLogger(__name__)
@@ -37,36 +37,37 @@ def register(sa: StreamApp) -> None:
     @app.agent(sa.commands, name="tickets")
     async def tickets(stream):
         async for events in stream.take_events(deps.settings.review_batch, within=0.05):
-            now = deps.clock.now()
-            states: dict[str, TicketState | None] = {}
-            last_event = {}
-            outcomes: list[CommandOutcome] = []
-            out = Outbox(app)
-            for ev in events:
-                try:
-                    cmd = TicketCommandEnvelope.model_validate_json(ev.value)
-                except ValidationError as exc:
-                    dl = dead_letter(ev.value, source=commands, reason="schema", detail=str(exc), key=ev.message.key,
-                                     partition=ev.message.partition, offset=ev.message.offset, failed_at=now)
-                    await out.send(dead_letters, ev.message.key, dl.model_dump_json().encode())
-                    continue
-                tid = cmd.ticket_id
-                if tid not in states:
-                    as_current(ev)  # the RocksDB store reads from the current event's partition
-                    states[tid] = load_state(sa.tickets.get(tid))
-                outcome, new_state = execute(states[tid], cmd, ctx, recorded_at=now)
-                for env in outcome.events:
-                    await out.send(events_topic, tid.encode(), env.model_dump_json().encode())
-                if outcome.events:
-                    states[tid] = new_state
-                    last_event[tid] = ev
-                outcomes.append(outcome)
-            await out.delivered()  # the log first ...
-            for tid, ev in last_event.items():  # ... then the state (one write per ticket and batch)
-                as_current(ev)
-                snapshot = states[tid].model_dump(mode="json")
-                sa.tickets[tid] = snapshot
-                await out.send(state_topic, tid.encode(), orjson.dumps(snapshot))
-            for outcome in outcomes:
-                await out.send(outcomes_topic, outcome.command_id.encode(), outcome.model_dump_json().encode())
-            await out.delivered()
+            with fail_stop("tickets"):
+                now = deps.clock.now()
+                states: dict[str, TicketState | None] = {}
+                last_event = {}
+                outcomes: list[CommandOutcome] = []
+                out = Outbox(app)
+                for ev in events:
+                    try:
+                        cmd = TicketCommandEnvelope.model_validate_json(ev.value)
+                    except ValidationError as exc:
+                        dl = dead_letter(ev.value, source=commands, reason="schema", detail=str(exc), key=ev.message.key,
+                                         partition=ev.message.partition, offset=ev.message.offset, failed_at=now)
+                        await out.send(dead_letters, ev.message.key, dl.model_dump_json().encode())
+                        continue
+                    tid = cmd.ticket_id
+                    if tid not in states:
+                        as_current(ev)  # the RocksDB store reads from the current event's partition
+                        states[tid] = load_state(sa.tickets.get(tid))
+                    outcome, new_state = execute(states[tid], cmd, ctx, recorded_at=now)
+                    for env in outcome.events:
+                        await out.send(events_topic, tid.encode(), env.model_dump_json().encode())
+                    if outcome.events:
+                        states[tid] = new_state
+                        last_event[tid] = ev
+                    outcomes.append(outcome)
+                await out.delivered()  # the log first ...
+                for tid, ev in last_event.items():  # ... then the state (one write per ticket and batch)
+                    as_current(ev)
+                    snapshot = states[tid].model_dump(mode="json")
+                    sa.tickets[tid] = snapshot
+                    await out.send(state_topic, tid.encode(), orjson.dumps(snapshot))
+                for outcome in outcomes:
+                    await out.send(outcomes_topic, outcome.command_id.encode(), outcome.model_dump_json().encode())
+                await out.delivered()

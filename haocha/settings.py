@@ -1,4 +1,9 @@
-"""The one settings object. Every setting has an environment name: HAOCHA_<FIELD>."""
+"""The one settings object. Every setting has an environment name: HAOCHA_<FIELD>.
+
+The HTTP API's, the auth's and the gateway's settings are declared next to the code they tune
+(haocha/api/settings.py, haocha/auth/settings.py, haocha/gateway/settings.py) and are all part
+of `Settings` through inheritance, so `Settings()` is the whole configuration.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,14 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from haocha.api.settings import ApiSettings
+from haocha.auth.settings import AuthSettings
+from haocha.gateway.settings import GatewaySettings
+
 PACKAGE_DATA = Path(__file__).parent / "data"
 
 
-class Settings(BaseSettings):
+class Settings(ApiSettings, AuthSettings, GatewaySettings):
     model_config = SettingsConfigDict(env_prefix="HAOCHA_", frozen=True, extra="ignore")
 
     # Kafka

@@ -116,10 +116,9 @@ class WorkerHandle(WorkerProcess):
 
     def add_user(self, user_id: str, role: str, department_id: str | None = None) -> dict[str, str]:
         """Create a user in the worker's users file; return their Authorization headers."""
-        from haocha.auth.settings import AuthSettings
         from haocha.auth.users import UserFile
 
-        path = AuthSettings(_env_file=None).users_path(self.settings.data_dir)
+        path = self.settings.users_path(self.settings.data_dir)
         token = UserFile(path).add(user_id, role, department_id)
         return {"Authorization": f"Bearer {token}"}
 

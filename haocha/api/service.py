@@ -15,9 +15,7 @@ from haocha.api.app import ApiContext, build_app
 from haocha.api.commands import BadRequest
 from haocha.api.insights import InsightsContext
 from haocha.api.reader import ClickHouseTicketReader, TicketFilter
-from haocha.api.settings import ApiSettings
 from haocha.auth.bearer import Authenticator
-from haocha.auth.settings import AuthSettings
 from haocha.auth.users import UserFile
 from haocha.domain.tickets import DecisionContext, TicketState
 from streams.app import StreamApp
@@ -43,8 +41,8 @@ class ApiService(Service):
         super().__init__(*args, **kwargs)
         sa = self.stream_app
         s = sa.deps.settings
-        self.api_settings = ApiSettings()
-        auth = AuthSettings()
+        self.api_settings = s  # the one settings object holds the API's and auth's settings too
+        auth = s
         self.bus = KafkaCommandBus(s.kafka_bootstrap, sa.commands.get_topic_name(), sa.outcomes.get_topic_name(),
                                    timeout=self.api_settings.command_timeout_seconds)
         self.authenticator = Authenticator(UserFile(auth.users_path(s.data_dir)), auth.admin_token)

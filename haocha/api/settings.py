@@ -1,4 +1,4 @@
-"""API settings not in the main settings object (env HAOCHA_COMMAND_TIMEOUT_SECONDS)."""
+"""The HTTP API's settings (HAOCHA_COMMAND_TIMEOUT_SECONDS, ...); part of haocha.settings.Settings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Auth settings (env HAOCHA_ADMIN_TOKEN, HAOCHA_USERS_FILE), next to the main settings object."""
+"""Auth settings (HAOCHA_ADMIN_TOKEN, HAOCHA_USERS_FILE); part of haocha.settings.Settings."""
 
 from __future__ import annotations
 

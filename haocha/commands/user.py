@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from haocha import settings as settings_mod
-from haocha.auth.settings import AuthSettings
 from haocha.auth.users import UserFile
 
 
@@ -23,7 +22,8 @@ def register(sub) -> None:
 
 
 def _users() -> UserFile:
-    return UserFile(AuthSettings().users_path(settings_mod.load().data_dir))
+    s = settings_mod.load()
+    return UserFile(s.users_path(s.data_dir))
 
 
 def run_add(args) -> int:

@@ -42,7 +42,7 @@ class Running:
 async def running_gateway(settings: Settings, gs: GatewaySettings | None = None, *, host: str | None = None,
                           port: int | None = None):
     """The whole gateway on a real socket; used by `haocha gateway`, the tests and the benchmark."""
-    gs = gs or GatewaySettings()
+    gs = gs or settings  # Settings includes the gateway's settings
     secret = settings.secret_key.get_secret_value()
     if secret == "change-me-in-production":
         log.warning("HAOCHA_SECRET_KEY is the default: terminal keys are sealed with a known secret")

@@ -1,5 +1,5 @@
-"""Gateway settings not (yet) in haocha.settings.Settings. Same HAOCHA_ env prefix, so the lead can
-merge these fields into Settings without changing any deployment."""
+"""The gateway's settings (HAOCHA_GATEWAY_*); part of haocha.settings.Settings, the one settings
+object, which inherits them."""
 
 from __future__ import annotations
 

@@ -46,10 +46,11 @@ async def send_traffic(s, plan: TrafficPlan, wait: bool = True) -> dict:
     send_s = progress.done(n)
     stats = dict(kinds, messages=n, send_seconds=round(send_s, 2))
     if wait:
-        lagging = Progress("worker catching up")
-        waited = await wait_caught_up(s, on_progress=lambda lag: lagging.update(n - min(n, sum(lag.values())),
-                                                                                f"lag {sum(lag.values()):,}"))
-        lagging.done(n)
+        submitted = s.topic(REVIEWS_SUBMITTED.name)
+        lagging = Progress("worker taking reviews in", total=n)
+        waited = await wait_caught_up(s, on_progress=lambda lag: lagging.update(
+            n - min(n, lag.get(submitted, 0)), f"messages in flight downstream {sum(lag.values()):,}"))
+        lagging.done(n, "all sunk into ClickHouse")
         total = send_s + waited
         stats.update(pipeline_seconds=round(total, 2), reviews_per_second=round(n / total))
     print(file=sys.stderr)

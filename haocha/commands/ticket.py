@@ -1,6 +1,6 @@
 """`haocha ticket VERB`: the ticket API from the console, same verbs as the HTTP commands.
 
-Talks to the worker's API (settings.worker_url) with the token in HAOCHA_TOKEN (or --token).
+Talks to the worker's API (settings.worker_url) with the token in HAOCHA_API_TOKEN (or HAOCHA_TOKEN, or --token).
 Prints the JSON answer; the exit code is 0 for accepted/duplicate, 1 otherwise.
 """
 
@@ -42,7 +42,7 @@ VERBS: dict[str, tuple[str, list[tuple[str, str, dict]]]] = {
 
 def register(sub) -> None:
     p = sub.add_parser("ticket", help="act on rectification tickets through the worker's API")
-    p.add_argument("--token", default=None, help="bearer token (default: $HAOCHA_TOKEN)")
+    p.add_argument("--token", default=None, help="bearer token (default: $HAOCHA_API_TOKEN)")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb, (kind, fields) in VERBS.items():
         v = verbs.add_parser(verb, help=kind)
@@ -114,7 +114,7 @@ def run_sweep(args) -> int:
 
 
 def call(args, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    token = args.token or os.environ.get("HAOCHA_TOKEN")
+    token = args.token or os.environ.get("HAOCHA_API_TOKEN") or os.environ.get("HAOCHA_TOKEN")
     if not token:
         raise SystemExit("haocha ticket: no token: set HAOCHA_TOKEN or pass --token")
     url = settings_mod.load().worker_url.rstrip("/") + "/api/v1" + path

@@ -125,9 +125,18 @@ class ClickHouseStore:
             return len(fresh)
 
     # -- writes -----------------------------------------------------------------------------
-    def write_reviews(self, items: Sequence[ReviewClassified]) -> int:
-        rows = [review_row(c) for c in items]
-        return self._insert_new("reviews", REVIEW_COLUMNS, rows, "review_id", [c.review.review_id for c in items])
+    def write_reviews(self, items: Sequence[ReviewClassified | dict]) -> int:
+        """ReviewClassified models, or their JSON as dicts (`orjson.loads` of the topic's bytes: the
+        worker's sink skips the pydantic parse, the schema was validated upstream)."""
+        rows, keys = [], []
+        for c in items:
+            if isinstance(c, dict):
+                rows.append(review_row_from_dict(c))
+                keys.append(c["review"]["review_id"])
+            else:
+                rows.append(review_row(c))
+                keys.append(c.review.review_id)
+        return self._insert_new("reviews", REVIEW_COLUMNS, rows, "review_id", keys)
 
     def write_ticket_events(self, envs: Sequence[TicketEventEnvelope]) -> int:
         rows = [event_row(e) for e in envs]
@@ -175,6 +184,27 @@ def review_row(c: ReviewClassified) -> list:
         r.item_code, r.item_name, r.rating, RATING_SCORES[r.rating], list(r.reasons), r.comment,
         r.is_real_name, mask_phone(r.evaluator.phone), r.happened_at, r.received_at or c.classified_at,
         c.classified_at, r.terminal_id, r.follow_up_of, c.classification.value, c.counted, c.ticket_id, c.note,
+    ]
+
+
+def _ts(v: str | None) -> datetime | None:
+    return datetime.fromisoformat(v) if v else None
+
+
+def review_row_from_dict(c: dict) -> list:
+    """`review_row` of the JSON of a ReviewClassified (as pydantic dumps it), without the model."""
+    r = c["review"]
+    ev = r.get("evaluator") or {}
+    phone = ev.get("phone")
+    classified_at = _ts(c["classified_at"])
+    rating = r["rating"]
+    return [
+        r["review_id"], r.get("case_no"), r["channel"], r["hall_id"], r["window_id"], c["department_id"],
+        r.get("staff_id"), r.get("item_code"), r.get("item_name"), rating, RATING_SCORES[rating],
+        list(r.get("reasons") or ()), r.get("comment"), bool(ev.get("real_name")) or phone is not None,
+        mask_phone(phone), _ts(r["happened_at"]), _ts(r.get("received_at")) or classified_at, classified_at,
+        r["terminal_id"], r.get("follow_up_of"), c["classification"], c["counted"], c.get("ticket_id"),
+        c.get("note", ""),
     ]
 
 

@@ -5,19 +5,25 @@ Counts live in a changelog-backed Faust table keyed `<window id>@<window start>`
 windowed tables evaluate only the newest window containing an event (`current()`), which misses a
 spike that builds up across a step boundary; the pure `observe` sees every window the review is in.
 Windows are by when the review happened, so an offline pad's late reviews land where they belong.
+
+No agent of its own: the review sink's agent, the one consumer of the classified reviews, hands each
+batch (already decoded with orjson) to `on_classified` (docs/performance.md). Counts are staged per
+batch and each window written once per batch (`write_table`), after the batch's alerts are in Kafka.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
+from typing import Any
 
 import orjson
 
 from haocha.domain.alerts import SpikeRule, observe, windows_of
 from schemas.alerts import AlertEnvelope, SpikeDetected
-from schemas.review import ReviewClassified
-from streams.app import fail_stop, StreamApp, as_current, delivered
+from schemas.review import BAD_RATINGS
+from streams.app import Outbox, StreamApp, as_current, fail_stop, write_table
 
 log = logging.getLogger(__name__)
 
@@ -28,33 +34,50 @@ def register(sa: StreamApp) -> None:
     rule = SpikeRule()
     counts = app.Table("window-health", default=None, partitions=s.partitions, key_type=str, value_type=None)
     sa.window_health = counts
+    alerts_topic = sa.alerts.get_topic_name()
 
-    @app.agent(sa.classified, name="alerts")
-    async def watch(stream):
-        async for events in stream.take_events(s.review_batch, within=0.2):
-            with fail_stop("alerts"):
-                futures = []
-                for ev in events:
-                    c = ReviewClassified.model_validate_json(ev.value)
-                    if not c.counted:
-                        continue
-                    r = c.review
-                    as_current(ev)
-                    for start, end in windows_of(r.happened_at, rule):
-                        key = f"{r.window_id}@{start.isoformat()}"
-                        new, spike = observe(counts.get(key), r.review_id, r.is_bad, rule)
-                        counts[key] = new
-                        if spike:
-                            alert = SpikeDetected(
-                                alert_id=key, hall_id=r.hall_id, window_id=r.window_id, department_id=c.department_id,
-                                window_start=start, window_end=end, reviews=new["reviews"], bad=new["bad"],
-                                detected_at=deps.clock.now(),
-                            )
-                            log.warning("bad-review spike at %s: %d of %d bad in %s–%s", r.window_id, new["bad"],
-                                        new["reviews"], start, end)
-                            futures.append(await sa.alerts.send(
-                                key=r.window_id.encode(), value=AlertEnvelope(event=alert).model_dump_json().encode()))
-                await delivered(futures)
+    async def on_classified(events: list, docs: list[dict]) -> None:
+        """One batch of classified reviews (in partition order): update the windows, raise spikes.
+
+        The alerts go to Kafka before the counts that remember them (`alerted`): a crash in between
+        raises them again from the older counts, with the same alert id, which the sink drops."""
+        staged: dict[str, tuple[Any, Any]] = {}  # window key -> (counts, last event that changed it)
+        out = Outbox(app)
+        for ev, c in zip(events, docs):
+            if not c["counted"]:
+                continue
+            r = c["review"]
+            window_id, review_id = r["window_id"], r["review_id"]
+            bad = r["rating"] in BAD_RATINGS
+            read = False
+            for start, end in windows_of(datetime.fromisoformat(r["happened_at"]), rule):
+                key = f"{window_id}@{start.isoformat()}"
+                got = staged.get(key)
+                if got is None:
+                    if not read:
+                        as_current(ev)  # the store reads from this event's partition
+                        read = True
+                    old = counts.get(key)
+                else:
+                    old = got[0]
+                new, spike = observe(old, review_id, bad, rule)
+                if new != old:
+                    staged[key] = (new, ev)
+                if spike:
+                    alert = SpikeDetected(
+                        alert_id=key, hall_id=r["hall_id"], window_id=window_id, department_id=c["department_id"],
+                        window_start=start, window_end=end, reviews=new["reviews"], bad=new["bad"],
+                        detected_at=deps.clock.now(),
+                    )
+                    log.warning("bad-review spike at %s: %d of %d bad in %s–%s", window_id, new["bad"],
+                                new["reviews"], start, end)
+                    await out.send(alerts_topic, window_id.encode(), AlertEnvelope(event=alert).model_dump_json().encode())
+        await out.delivered()  # the alerts first ...
+        if staged:
+            await write_table(counts, staged, out)  # ... then the counts (changelogs) that remember them
+            await out.delivered()
+
+    sa.on_classified.append(on_classified)
 
     @app.agent(sa.alerts, name="sink-alerts")
     async def sink_alerts(stream):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.transport.consumer import CONSUMER_FETCHING, Consumer as _FaustConsumer
 from faust.types import TP
 from faust.streams import _current_event
 
@@ -93,11 +94,11 @@ class StreamApp:
             producer_max_request_size=8 * 1024 * 1024,
             producer_linger=0.005,
         )
-        # Table writes (changelogs) queue in Faust's producer buffer; above `max_messages` (100)
-        # the conductor stops delivering *every* message to *every* agent until it has drained.
-        # A batch of reviews writes thousands of guard keys at once, so that stalled the whole
-        # worker for most of each batch. Let a batch's worth queue; Faust still flushes it all
-        # before committing offsets.
+        # Table writes through `Table.__setitem__` queue their changelog in Faust's producer buffer;
+        # above `max_messages` (100) the conductor stops delivering *every* message to *every* agent
+        # until it has drained. Our agents write tables through `write_table` (changelogs in the
+        # batch's Outbox), so nothing should queue there now; the limit stays raised as a safety
+        # net. Faust still flushes that buffer before committing offsets.
         self.app.producer.buffer.max_messages = max(100, s.review_batch * 4)
         raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
         topic = lambda spec: self.app.topic(s.topic(spec.name), partitions=s.partitions, **raw)  # noqa: E731
@@ -117,6 +118,11 @@ class StreamApp:
         # Ticket state: a fold of the ticket's events, partitioned like the command topic.
         self.tickets = self.app.Table("tickets", default=None, partitions=s.partitions,
                                       key_type=str, value_type=None)
+        # More work on each batch of classified reviews, done by the one agent that consumes the
+        # topic (the review sink): `async fn(events, docs)`, docs being the JSON of each event as
+        # dicts. Faust delivers a message to every agent of its topic one by one, so one consumer
+        # instead of two halves that cost. A hook delivers what it emits before it returns.
+        self.on_classified: list = []
 
 
 def as_current(event: faust.EventT) -> None:
@@ -184,6 +190,109 @@ async def write_table(table: faust.Table, items: dict[Any, tuple[Any, faust.Even
         # already in the store, so recovery replays only what came after.
         fut.add_done_callback(lambda f, p=partition: not f.cancelled() and f.exception() is None
                               and store.set_persisted_offset(TP(name, p), f.result().offset))
+
+
+class _Resumed:
+    """The rest of a coroutine whose first step already ran and yielded `first` (a future, or None
+    for a bare `sleep(0)`): awaiting this drives the coroutine on as if it had never been split."""
+
+    __slots__ = ("_coro", "_first")
+
+    def __init__(self, coro, first):
+        self._coro, self._first = coro, first
+
+    def __await__(self):
+        coro, y = self._coro, self._first
+        while True:
+            try:
+                sent = yield y
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation, thrown in by the task: pass it on
+                try:
+                    y = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    y = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
+
+
+async def _drain_messages(self, fetcher) -> None:  # pragma: no cover - runs inside the worker
+    """`faust.transport.consumer.Consumer._drain_messages` (faust-streaming 0.15.3), with one change:
+    a message's callback (the conductor's `on_message`) starts eagerly, in the drain loop itself.
+
+    Faust awaits each message's callback through `wait_first(callback, suspend_flow.wait())`, which
+    makes four tasks and an `asyncio.wait` per message: the biggest single cost of the consumer path
+    (docs/performance.md). Almost always the callback finishes without ever waiting (it decodes the
+    message and puts it on the agents' queues). Only when it does wait (a full queue, flow control,
+    the producer buffer) is the rest of it raced against `suspend_flow` exactly as Faust does, so a
+    rebalance still interrupts a blocked callback. Exceptions propagate as before."""
+    callback = self.callback
+    getmany = self.getmany
+    consumer_should_stop = self._stopped.is_set
+    fetcher_should_stop = fetcher._stopped.is_set
+    get_read_offset = self._read_offset.__getitem__
+    set_read_offset = self._read_offset.__setitem__
+    set_flag, unset_flag = self.diag.set_flag, self.diag.unset_flag
+    commit_every = self._commit_every
+    acks_enabled_for = self.app.topics.acks_enabled_for
+    yield_every, num_since_yield = 100, 0
+    sleep = asyncio.sleep
+    try:
+        while not (consumer_should_stop() or fetcher_should_stop()):
+            set_flag(CONSUMER_FETCHING)
+            ait = getmany(timeout=1.0)
+            await self.sleep(0)
+            if not self.should_stop:
+                async for tp, message in ait:
+                    num_since_yield += 1
+                    if num_since_yield > yield_every:
+                        await sleep(0)
+                        num_since_yield = 0
+                    offset = message.offset
+                    r_offset = get_read_offset(tp)
+                    if r_offset is None or offset >= r_offset:
+                        gap = offset - (r_offset or 0)
+                        if gap > 1 and r_offset:
+                            if acks_enabled_for(message.topic):
+                                await self._add_gap(tp, r_offset + 1, offset)
+                        if commit_every is not None:
+                            if self._n_acked >= commit_every:
+                                self._n_acked = 0
+                                await self.commit()
+                        coro = callback(message)
+                        try:
+                            first = coro.send(None)
+                        except StopIteration:
+                            pass  # done without waiting: the common case
+                        else:
+                            await self.wait_first(_Resumed(coro, first), self.suspend_flow.wait())
+                        set_read_offset(tp, offset)
+                    else:
+                        self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r", offset, message.key, message.value)
+                unset_flag(CONSUMER_FETCHING)
+    except self.consumer_stopped_errors:
+        if self.transport.app.should_stop:
+            self.log.info("Broker stopped consumer, shutting down...")
+            return
+        raise
+    except asyncio.CancelledError:
+        if self.transport.app.should_stop:
+            self.log.info("Consumer shutting down for user cancel.")
+            return
+        raise
+    except Exception as exc:
+        self.log.exception("Drain messages raised: %r", exc)
+        raise
+    finally:
+        unset_flag(CONSUMER_FETCHING)
+
+
+_FaustConsumer._drain_messages = _drain_messages
 
 
 # Exit code of a worker that stopped itself because an agent failed on a batch.

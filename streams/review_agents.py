@@ -7,6 +7,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from faust.stores.base import SerializedStore
+
 from haocha.domain.deadlines import due_after
 from haocha.domain.reviews import classify, opens_ticket, reopens_ticket, ticket_id_for
 from schemas.review import DeadLetter, ReviewClassified, ReviewSubmitted
@@ -46,7 +48,17 @@ class _GuardView(Mapping):
 
     def get(self, key: str, default: Any = None) -> Any:
         staged = self._staged.get(key)
-        v = staged[0] if staged is not None else self._t.get(key)
+        if staged is not None:
+            v = staged[0]
+        else:
+            # Straight to the store (what `table.get` ends in, minus the Table and UserDict layers
+            # and a KeyError per miss; most lookups miss: new review ids and case numbers).
+            store = self._t.data
+            if isinstance(store, SerializedStore):  # rocksdb://
+                raw = store._get(store._encode_key(key))
+                v = None if raw is None else store._decode_value(raw)
+            else:  # memory://
+                v = self._t.get(key)
         return default if v is None else v
 
     def stage(self, updates: dict[str, Any], event) -> None:

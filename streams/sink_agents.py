@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
-from schemas.review import DeadLetter, ReviewClassified
+from schemas.review import DeadLetter
 from schemas.tickets import TicketEventEnvelope
 from streams.app import fail_stop, StreamApp
 
@@ -43,11 +43,20 @@ def register(sa: StreamApp) -> None:
 
     @app.agent(sa.classified, name="sink-reviews")
     async def sink_reviews(stream):
+        # The one consumer of the classified reviews: the rows go to ClickHouse (in the store's
+        # thread) while the hooks (alerts) work on the same batch; the batch is acked when both are
+        # done. Rows straight from orjson: the schema was validated upstream (sinks.clickhouse
+        # review_row_from_dict), no pydantic model per row.
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-reviews"):
-                rows = [ReviewClassified.model_validate_json(ev.value) for ev in events]
-                n = await run(deps.store.write_reviews, rows)
-                log.debug("reviews: %d received, %d new", len(rows), n)
+                docs = [orjson.loads(ev.value) for ev in events]
+                write = asyncio.ensure_future(run(deps.store.write_reviews, docs))
+                try:
+                    for hook in sa.on_classified:
+                        await hook(events, docs)
+                finally:
+                    n = await write
+                log.debug("reviews: %d received, %d new", len(docs), n)
 
     @app.agent(sa.events, name="sink-ticket-events")
     async def sink_ticket_events(stream):

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from haocha.domain.tickets import DecisionContext, TicketState, execute
 from schemas.tickets import CommandOutcome, TicketCommandEnvelope
-from streams.app import fail_stop, Outbox, StreamApp, as_current
+from streams.app import fail_stop, Outbox, StreamApp, as_current, write_table
 from streams.intake import dead_letter
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,11 @@ def register(sa: StreamApp) -> None:
                         last_event[tid] = ev
                     outcomes.append(outcome)
                 await out.delivered()  # the log first ...
-                for tid, ev in last_event.items():  # ... then the state (one write per ticket and batch)
-                    as_current(ev)
-                    snapshot = states[tid].model_dump(mode="json")
-                    sa.tickets[tid] = snapshot
+                # ... then the state (one write per ticket and batch; its changelog goes out with the
+                # batch through `write_table`, not Faust's producer buffer)
+                snapshots = {tid: (states[tid].model_dump(mode="json"), ev) for tid, ev in last_event.items()}
+                await write_table(sa.tickets, snapshots, out)
+                for tid, (snapshot, _) in snapshots.items():
                     await out.send(state_topic, tid.encode(), orjson.dumps(snapshot))
                 for outcome in outcomes:
                     await out.send(outcomes_topic, outcome.command_id.encode(), outcome.model_dump_json().encode())

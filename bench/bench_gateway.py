@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,8 +26,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Broker, free_port, log  # noqa: E402
 
 import aiohttp  # noqa: E402
 import orjson  # noqa: E402
@@ -42,48 +39,6 @@ from haocha.gateway.settings import GatewaySettings  # noqa: E402
 from haocha.settings import Settings  # noqa: E402
 from haocha.terminal_client.signing import sign_headers  # noqa: E402
 from streams.topics import REVIEWS_SUBMITTED, ensure_topics  # noqa: E402
-
-
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def reachable(bootstrap: str) -> bool:
-    host, port = bootstrap.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-class Broker:
-    def __init__(self) -> None:
-        port = os.environ.get("HAOCHA_KAFKA_PORT", "9092")
-        self.bootstrap = os.environ.get("HAOCHA_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}")
-        self.env = dict(os.environ)
-        self.started = False
-
-    def __enter__(self) -> "Broker":
-        if reachable(self.bootstrap):
-            return self
-        if "HAOCHA_KAFKA_BOOTSTRAP" in os.environ and "HAOCHA_KAFKA_PORT" not in os.environ:
-            raise SystemExit(f"no broker answers at HAOCHA_KAFKA_BOOTSTRAP={self.bootstrap}")
-        self.env.setdefault("HAOCHA_KAFKA_DATA", tempfile.mkdtemp(prefix="haocha-bench-gw-kafka-"))
-        log(f"no broker at {self.bootstrap}: starting one (data {self.env['HAOCHA_KAFKA_DATA']})")
-        subprocess.run(["bash", str(REPO / "deploy/kafka.sh"), "up"], env=self.env, check=True)
-        self.started = True
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.started:
-            subprocess.run(["bash", str(REPO / "deploy/kafka.sh"), "down", "--wipe"], env=self.env, check=False)
 
 
 class Load:

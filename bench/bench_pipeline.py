@@ -22,7 +22,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,8 +29,8 @@ import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, Broker, free_port, log  # noqa: E402
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
@@ -43,56 +42,6 @@ from haocha.settings import Settings  # noqa: E402
 from haocha.simulate.pipeline import PIPELINE, wait_caught_up  # noqa: E402
 from haocha.simulate.traffic import TrafficPlan, generate  # noqa: E402
 from streams.topics import REVIEWS_SUBMITTED, ensure_topics  # noqa: E402
-
-
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def reachable(bootstrap: str) -> bool:
-    host, port = bootstrap.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-class Broker:
-    """The broker to use; started (and stopped again) only if none answers."""
-
-    def __init__(self):
-        port = os.environ.get("HAOCHA_KAFKA_PORT", "9092")
-        self.bootstrap = os.environ.get("HAOCHA_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}")
-        self.env = dict(os.environ)
-        self.started = False
-        self.wipe = False
-
-    def __enter__(self) -> "Broker":
-        if reachable(self.bootstrap):
-            log(f"using the broker at {self.bootstrap}")
-            return self
-        if "HAOCHA_KAFKA_BOOTSTRAP" in os.environ and "HAOCHA_KAFKA_PORT" not in os.environ:
-            raise SystemExit(f"no broker answers at HAOCHA_KAFKA_BOOTSTRAP={self.bootstrap}")
-        if "HAOCHA_KAFKA_DATA" not in self.env:  # our own throwaway broker
-            self.env["HAOCHA_KAFKA_DATA"] = tempfile.mkdtemp(prefix="haocha-bench-kafka-")
-            self.wipe = True
-        log(f"no broker at {self.bootstrap}: starting one (deploy/kafka.sh up, data {self.env['HAOCHA_KAFKA_DATA']})")
-        subprocess.run(["bash", str(REPO / "deploy/kafka.sh"), "up"], env=self.env, check=True)
-        self.started = True
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.started:
-            log("stopping the broker this bench started")
-            subprocess.run(["bash", str(REPO / "deploy/kafka.sh"), "down", *(["--wipe"] if self.wipe else [])],
-                           env=self.env, check=False)
 
 
 class Worker:

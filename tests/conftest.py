@@ -7,7 +7,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import uuid
 from pathlib import Path
 
@@ -15,24 +14,16 @@ import pytest
 
 os.environ.setdefault("TZ", "UTC")
 
+from haocha.adapters.net import free_port, reachable  # noqa: E402,F401
 from haocha.settings import Settings  # noqa: E402
 from haocha.simulate.worker_process import WorkerProcess  # noqa: E402
 
 KAFKA = os.environ.get("HAOCHA_TEST_KAFKA", "127.0.0.1:9092")
 
 
-def _reachable(bootstrap: str) -> bool:
-    host, port = bootstrap.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
-    if not _reachable(KAFKA):
+    if not reachable(KAFKA):
         if os.environ.get("HAOCHA_REQUIRE_KAFKA") == "1":
             pytest.fail(f"no Kafka broker at {KAFKA}: `make test` starts one with deploy/kafka.sh")
         pytest.skip(f"no Kafka broker at {KAFKA} (start one with `make kafka-up`)")
@@ -63,12 +54,6 @@ def make_settings(tmp_path: Path, kafka_bootstrap: str):
         return s
 
     return factory
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- a real `haocha worker` subprocess (integration and e2e tests) ------------------------------

@@ -131,15 +131,9 @@ def as_current(event: faust.EventT) -> None:
     _current_event.set(weakref.ref(event))
 
 
-async def delivered(futures: list) -> None:
-    """Wait until Kafka has every message sent for a batch; a failure fails the batch (no ack)."""
-    for fut in futures:
-        await fut
-
-
 class Outbox:
     """What one agent batch emits: bytes handed straight to the app's producer, and their delivery
-    futures, awaited by `delivered()` before the batch is acknowledged.
+    futures, awaited by `Outbox.delivered()` before the batch is acknowledged.
 
     `app.producer.send` is Faust's thin wrapper over aiokafka's `send` (same partitioner as
     `Topic.send`: murmur2 of the key). It skips Topic.send's per-message FutureMessage, Channel and

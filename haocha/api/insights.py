@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -38,7 +37,7 @@ def _need(q, name: str) -> str:
 
 
 async def monthly_report(request: web.Request) -> web.Response:
-    from haocha.api.app import caller, json_response
+    from haocha.api.app import caller
     from haocha.report.monthly import build_monthly_report, month_bounds, parse_as_of
 
     caller(request)

@@ -258,7 +258,7 @@ def rollup_schema_sql() -> str:
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.review_rollups_{g}_mv TO {{db}}.review_rollups AS",
             f"{select}\nGROUP BY granularity, bucket, hall_id, department_id, window_id;",
             "",
-            f"-- Backfill once when the view is new on a store that already holds reviews.",
+            "-- Backfill once when the view is new on a store that already holds reviews.",
             "INSERT INTO {db}.review_rollups",
             f"{select}\n    AND (SELECT count() FROM {{db}}.review_rollups WHERE granularity = '{g}') = 0",
             "GROUP BY granularity, bucket, hall_id, department_id, window_id;",

@@ -21,6 +21,7 @@ from haocha.simulate.pipeline import wait_caught_up
 from haocha.simulate.traffic import TrafficPlan, generate
 from sinks.clickhouse import ClickHouseStore
 from streams.topics import DEAD_LETTERS, REVIEWS_SUBMITTED
+from tests.conftest import KAFKA as KAFKA_UNDER_TEST
 
 pytestmark = pytest.mark.integration
 
@@ -145,5 +146,29 @@ def test_worker_stopped_mid_stream_loses_and_doubles_nothing(make_settings, star
     w.kill()  # a second crash, this time when idle, must not matter either
     w.start().wait_ready()
     caught_up(s)
+    w.terminate()
+    assert_exact(stored(s), want)
+
+
+@pytest.mark.slow
+def test_a_broker_bounce_mid_stream_loses_and_doubles_nothing(make_settings, start_worker):
+    """The broker restarts while the worker is busy: the worker rides it out, counts stay exact."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    port = os.environ.get("HAOCHA_KAFKA_PORT")
+    if not port or not KAFKA_UNDER_TEST.endswith(f":{port}"):
+        pytest.skip("needs the broker of deploy/kafka.sh under test (HAOCHA_KAFKA_PORT etc., as `make test` sets)")
+    s = make_settings()
+    subs = traffic(s, 4000, seed=31)
+    want = oracle(subs)
+    w = start_worker(s).wait_ready()
+    send(s, subs)
+    time.sleep(1.5)  # busy now
+    script = Path(__file__).resolve().parents[2] / "deploy" / "kafka.sh"
+    subprocess.run(["bash", str(script), "restart"], check=True, timeout=180)
+    caught_up(s, timeout=300)
+    assert w.proc.poll() is None, "the worker did not survive the broker bounce:\n" + w.logs()[-3000:]
     w.terminate()
     assert_exact(stored(s), want)

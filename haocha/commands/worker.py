@@ -25,6 +25,8 @@ def run(args) -> int:
     if created:
         logging.getLogger(__name__).info("created topics: %s", ", ".join(created))
     sa = build_stream_app(s)
+    for warning in sa.deps.calendar.coverage_warnings(sa.deps.clock.now().astimezone(sa.deps.calendar.tz).date()):
+        logging.getLogger("haocha.calendar").warning(warning)  # deadlines need next year's 调休 schedule
     worker = faust.Worker(sa.app, loglevel=args.loglevel, quiet=True, override_logging=False)
     try:
         worker.execute_from_commandline()  # returns when the worker stops (SIGTERM/SIGINT)

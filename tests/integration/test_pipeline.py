@@ -97,6 +97,14 @@ def test_reviews_become_exactly_the_expected_tickets_and_rows(make_settings, sta
     assert w.proc.poll() is None, "the worker died on bad input"
     w.terminate()
     assert_exact(stored(s), want, sends=2)
+    # The working-day calendar says at start when this or next year's holidays are unknown.
+    from datetime import datetime
+
+    from haocha.adapters.calendar_cn import ChineseWorkingCalendar
+
+    calendar = ChineseWorkingCalendar(s.calendar_overrides)
+    for warning in calendar.coverage_warnings(datetime.now(calendar.tz).date()):
+        assert warning in w.logs()
 
 
 def test_malformed_input_goes_to_the_dead_letter_topic_with_its_reason(make_settings, start_worker):

@@ -36,6 +36,18 @@ async def produce_all(settings: Settings, topic: str, messages: Iterable[tuple[b
     return n
 
 
+async def stop_tail(task: asyncio.Task | None, consumer: AIOKafkaConsumer | None) -> None:
+    """Stop a background task that reads a topic, then its consumer; its errors are moot by now."""
+    if task:
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+    if consumer:
+        await consumer.stop()
+
+
 async def group_lag(settings: Settings, group: str, topics: list[str]) -> dict[str, int]:
     """Messages not yet committed by `group`, per topic (end offset minus committed offset)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)

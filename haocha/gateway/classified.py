@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from haocha.gateway.idempotency import IdempotencyStore
 from haocha.gateway.registry import partitions
+from haocha.adapters.kafka_io import stop_tail
 from haocha.settings import Settings
 from streams.topics import REVIEWS_CLASSIFIED
 
@@ -31,14 +32,7 @@ class ClassifiedTail:
         self._task = asyncio.create_task(self._run(), name="classified-tail")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-        if self._consumer:
-            await self._consumer.stop()
+        await stop_tail(self._task, self._consumer)
 
     async def _run(self) -> None:
         while True:

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from haocha.directory import Directory
 from haocha.gateway.crypto import KeySealer, new_terminal_key
+from haocha.adapters.kafka_io import stop_tail
 from haocha.settings import Settings
 from schemas.review import Channel, Ident
 from streams.topics import TERMINALS
@@ -148,14 +149,7 @@ class KafkaRegistry(Registry):
                 await asyncio.sleep(1)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-        if self._consumer:
-            await self._consumer.stop()
+        await stop_tail(self._task, self._consumer)
 
 
 async def behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:

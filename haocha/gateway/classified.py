@@ -10,9 +10,9 @@ import time
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from haocha.adapters.kafka_io import stop_tail
 from haocha.gateway.idempotency import IdempotencyStore
 from haocha.gateway.registry import partitions
-from haocha.adapters.kafka_io import stop_tail
 from haocha.settings import Settings
 from streams.topics import REVIEWS_CLASSIFIED
 

@@ -16,9 +16,9 @@ import orjson
 import pydantic
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from haocha.adapters.kafka_io import stop_tail
 from haocha.directory import Directory
 from haocha.gateway.crypto import KeySealer, new_terminal_key
-from haocha.adapters.kafka_io import stop_tail
 from haocha.settings import Settings
 from schemas.review import Channel, Ident
 from streams.topics import TERMINALS

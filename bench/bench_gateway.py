@@ -32,13 +32,13 @@ from _common import Broker, free_port, log  # noqa: E402
 import aiohttp  # noqa: E402
 import orjson  # noqa: E402
 
-from haocha.directory import Directory  # noqa: E402
-from haocha.gateway.harness import GatewayProcess, read_topic  # noqa: E402
-from haocha.gateway.registry import register_terminal  # noqa: E402
-from haocha.gateway.settings import GatewaySettings  # noqa: E402
+from haocha.domain.directory import Directory  # noqa: E402
+from tests.support.gateway_harness import GatewayProcess, read_topic  # noqa: E402
+from apps.gateway.registry import register_terminal  # noqa: E402
 from haocha.settings import Settings  # noqa: E402
-from haocha.terminal_client.signing import sign_headers  # noqa: E402
-from streams.topics import REVIEWS_SUBMITTED, ensure_topics  # noqa: E402
+from apps.terminal_client.signing import sign_headers  # noqa: E402
+from haocha.adapters.kafka import ensure_topics  # noqa: E402
+from schemas.topics import REVIEWS_SUBMITTED  # noqa: E402
 
 
 class Load:
@@ -123,9 +123,9 @@ def main() -> int:
             w = windows[n % len(windows)]
             _, key = asyncio.run(register_terminal(settings, f"BENCH-{n}", w.hall_id, w.window_id))
             pads.append((f"BENCH-{n}", key, w.hall_id, w.window_id))
-        gs = GatewaySettings(gateway_rate_per_second=0, gateway_classified_tail=False,
-                             gateway_max_batch=max(500, args.batch_size))
-        with GatewayProcess(settings, gs) as gp:
+        gw_settings = settings.model_copy(update=dict(gateway_rate_per_second=0, gateway_classified_tail=False,
+                                                      gateway_max_batch=max(500, args.batch_size)))
+        with GatewayProcess(gw_settings) as gp:
             log(f"gateway {gp.url}, {len(pads)} terminals, broker {broker.bootstrap}")
             load = Load(gp.url, pads)
             asyncio.run(warm_up(load))

@@ -36,12 +36,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from aiokafka.errors import GroupCoordinatorNotAvailableError  # noqa: E402
 
-from haocha.adapters.kafka_io import group_lag, produce_all  # noqa: E402
-from haocha.bootstrap import build_deps  # noqa: E402
+from haocha.adapters.kafka import group_lag, produce_all  # noqa: E402
+from apps.bootstrap import build_deps  # noqa: E402
 from haocha.settings import Settings  # noqa: E402
-from haocha.simulate.pipeline import PIPELINE, wait_caught_up  # noqa: E402
-from haocha.simulate.traffic import TrafficPlan, generate  # noqa: E402
-from streams.topics import REVIEWS_SUBMITTED, ensure_topics  # noqa: E402
+from apps.simulate.pipeline import PIPELINE, wait_caught_up  # noqa: E402
+from apps.simulate.traffic import TrafficPlan, generate  # noqa: E402
+from haocha.adapters.kafka import ensure_topics  # noqa: E402
+from schemas.topics import REVIEWS_SUBMITTED  # noqa: E402
 
 
 class Worker:

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar  # noqa: E402
-from haocha.directory import Directory  # noqa: E402
-from haocha.report.monthly import build_monthly_report  # noqa: E402
+from haocha.domain.directory import Directory  # noqa: E402
+from apps.report.monthly import build_monthly_report  # noqa: E402
 from haocha.settings import PACKAGE_DATA  # noqa: E402
 from sinks.clickhouse import ClickHouseStore  # noqa: E402
 

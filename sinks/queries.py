@@ -3,7 +3,7 @@
 Figures are "as of now": the review rollups (sinks/schema_rollups.sql) minus the reviews that an
 upheld appeal has invalidated since, plus ticket closure from the latest ticket states. Metric
 definitions come from haocha.domain.metrics; the monthly report (as of any time) lives in
-haocha.report.monthly.
+apps.report.monthly.
 """
 
 from __future__ import annotations

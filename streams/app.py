@@ -28,12 +28,12 @@ from faust.types import TP
 from faust.streams import _current_event
 
 from haocha.adapters.clock import Clock
-from haocha.directory import Directory
+from haocha.domain.directory import Directory
 from haocha.domain.calendar import WorkingCalendar
 from haocha.domain.deadlines import DeadlinePolicy
 from haocha.domain.reviews import CountingRules
 from haocha.settings import Settings
-from streams import topics as t
+from schemas import topics as t
 
 log = logging.getLogger(__name__)
 

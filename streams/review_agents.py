@@ -14,7 +14,7 @@ from haocha.domain.reviews import classify, opens_ticket, reopens_ticket, ticket
 from schemas.review import DeadLetter, ReviewClassified, ReviewSubmitted
 from schemas.tickets import SYSTEM, OpenTicket, ReopenTicket, TicketCommandEnvelope, TicketOpened
 from streams.app import fail_stop, Outbox, StreamApp, as_current, write_table
-from streams.intake import dead_letter, parse_submission
+from haocha.domain.intake import dead_letter, parse_submission
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from haocha.domain.tickets import DecisionContext, TicketState, execute
 from schemas.tickets import CommandOutcome, TicketCommandEnvelope
 from streams.app import fail_stop, Outbox, StreamApp, as_current, write_table
-from streams.intake import dead_letter
+from haocha.domain.intake import dead_letter
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ os.environ.setdefault("TZ", "UTC")
 
 from haocha.adapters.net import free_port, reachable  # noqa: E402,F401
 from haocha.settings import Settings  # noqa: E402
-from haocha.simulate.worker_process import WorkerProcess  # noqa: E402
+from apps.simulate.worker_process import WorkerProcess  # noqa: E402
 
 KAFKA = os.environ.get("HAOCHA_TEST_KAFKA", "127.0.0.1:9092")
 
@@ -35,7 +35,7 @@ def make_settings(tmp_path: Path, kafka_bootstrap: str):
     """Factory: settings with a unique topic prefix, data dir and ports, topics created."""
 
     def factory(**overrides) -> Settings:
-        from streams.topics import ensure_topics
+        from haocha.adapters.kafka import ensure_topics
 
         run = uuid.uuid4().hex[:8]
         values = dict(

@@ -16,10 +16,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from haocha.gateway.harness import GatewayProcess, read_topic
-from haocha.gateway.registry import register_terminal
-from haocha.gateway.settings import GatewaySettings
-from streams.topics import REVIEWS_SUBMITTED
+from tests.support.gateway_harness import GatewayProcess, read_topic
+from apps.gateway.registry import register_terminal
+from schemas.topics import REVIEWS_SUBMITTED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -53,9 +52,8 @@ def test_kiosk_tap_to_review_on_the_topic(make_settings, chromium):
 
     settings = make_settings(secret_key=f"kiosk-{uuid.uuid4().hex[:6]}")
     asyncio.run(register_terminal(settings, KIOSK, HALL, WINDOW, channel="kiosk"))
-    gs = GatewaySettings(gateway_kiosk_thanks_seconds=2)
     # Playwright's sync API runs its own loop in this thread: Kafka work stays outside this block.
-    with GatewayProcess(settings, gs) as gp, sync_playwright() as pw:
+    with GatewayProcess(settings.model_copy(update=dict(gateway_kiosk_thanks_seconds=2))) as gp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
         ctx = browser.new_context(has_touch=True, viewport={"width": 1080, "height": 1600}, locale="zh-CN")
         page = ctx.new_page()

@@ -14,14 +14,14 @@ import httpx
 import orjson
 import pytest
 
-from haocha.adapters.kafka_io import produce_all
-from haocha.bootstrap import build_deps
-from haocha.report.monthly import build_monthly_report
-from haocha.simulate.officers import list_all_tickets, work_tickets
-from haocha.simulate.pipeline import wait_caught_up
-from haocha.simulate.traffic import TrafficPlan, generate
+from haocha.adapters.kafka import produce_all
+from apps.bootstrap import build_deps
+from apps.report.monthly import build_monthly_report
+from apps.simulate.officers import list_all_tickets, work_tickets
+from apps.simulate.pipeline import wait_caught_up
+from apps.simulate.traffic import TrafficPlan, generate
 from sinks.clickhouse import ClickHouseStore
-from streams.topics import REVIEWS_SUBMITTED
+from schemas.topics import REVIEWS_SUBMITTED
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 AS_OF = "2021-06-10T00:00:00+08:00"
@@ -105,7 +105,7 @@ def test_a_month_through_the_platform(make_settings, start_worker):
 
     # Rebuild ClickHouse from the Kafka log: the same figures.
     env = {**os.environ, **s.as_env()}
-    done = subprocess.run([sys.executable, "-m", "haocha.cli", "rebuild", "--compare"], env=env,
+    done = subprocess.run([sys.executable, "-m", "apps.cli", "rebuild", "--compare"], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "DIFFERENT" not in done.stdout

@@ -197,7 +197,7 @@ def test_cli_ticket_verbs_against_the_worker(worker):
     env = {**os.environ, "HAOCHA_API_URL": w.url, "HAOCHA_TOKEN": w.li["Authorization"].split(" ", 1)[1]}
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "haocha.cli", "ticket", *args], env=env,
+        return subprocess.run([sys.executable, "-m", "apps.cli", "ticket", *args], env=env,
                               capture_output=True, text=True, timeout=120)
 
     r = cli("assign", "TK-CLI", "--officer", "o-li", "--expected-version", "1")

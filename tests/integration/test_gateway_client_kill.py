@@ -17,11 +17,10 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from haocha.gateway.harness import GatewayProcess, read_topic
-from haocha.gateway.registry import register_terminal
-from haocha.gateway.settings import GatewaySettings
-from haocha.terminal_client import Queue, new_review
-from streams.topics import REVIEWS_SUBMITTED
+from tests.support.gateway_harness import GatewayProcess, read_topic
+from apps.gateway.registry import register_terminal
+from apps.terminal_client import Queue, new_review
+from schemas.topics import REVIEWS_SUBMITTED
 
 pytestmark = pytest.mark.integration
 
@@ -53,9 +52,9 @@ def test_client_killed_mid_drain_loses_and_doubles_nothing(make_settings, tmp_pa
         q.enqueue(r)
     q.close()
 
-    with GatewayProcess(settings, GatewaySettings(gateway_rate_per_second=0)) as gp:
+    with GatewayProcess(settings.model_copy(update=dict(gateway_rate_per_second=0))) as gp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HAOCHA_")}
-        cmd = [sys.executable, "-m", "haocha.terminal_client", "drain", "--gateway", gp.url,
+        cmd = [sys.executable, "-m", "apps.terminal_client", "drain", "--gateway", gp.url,
                "--terminal-id", "PK", "--key-file", str(key_file), "--queue", str(queue_path), "--batch-size", "4"]
         # First run: gentle pace, killed with SIGKILL once it is well into the queue.
         child = subprocess.Popen(cmd + ["--pause", "0.05"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

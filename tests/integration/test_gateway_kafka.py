@@ -18,12 +18,12 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from haocha.gateway.harness import GatewayProcess, read_topic, settings_env
-from haocha.gateway.registry import register_terminal
-from haocha.gateway.settings import GatewaySettings
+from tests.support.gateway_harness import GatewayProcess, read_topic, settings_env
+from apps.gateway.registry import register_terminal
 from haocha.settings import Settings
-from haocha.terminal_client.signing import sign_headers
-from streams.topics import DEAD_LETTERS, REVIEWS_CLASSIFIED, REVIEWS_SUBMITTED, ensure_topics
+from apps.terminal_client.signing import sign_headers
+from haocha.adapters.kafka import ensure_topics
+from schemas.topics import DEAD_LETTERS, REVIEWS_CLASSIFIED, REVIEWS_SUBMITTED
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def stack(kafka_bootstrap, tmp_path_factory):
     keys = {}
     for tid, window in (("P1", WINDOW), ("P2", OTHER_WINDOW)):
         _, keys[tid] = asyncio.run(register_terminal(settings, tid, HALL, window))
-    with GatewayProcess(settings, GatewaySettings(gateway_rate_per_second=0)) as gp:
+    with GatewayProcess(settings.model_copy(update=dict(gateway_rate_per_second=0))) as gp:
         gp.keys = keys
         gp.http = httpx.Client(base_url=gp.url, timeout=30)
         yield gp
@@ -132,7 +132,7 @@ def test_bad_input_is_refused_and_kept_in_the_dead_letter_topic(stack):
 
 def test_cli_register_list_revoke_reach_the_running_gateway(stack):
     env = settings_env(stack.settings)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "haocha.cli", *a], env=env, capture_output=True,  # noqa: E731
+    run = lambda *a: subprocess.run([sys.executable, "-m", "apps.cli", *a], env=env, capture_output=True,  # noqa: E731
                                     text=True, timeout=60)
     reg = run("terminal", "register", "--terminal-id", "P7", "--hall", HALL, "--window", "H-CY-W05")
     assert reg.returncode == 0, reg.stderr
@@ -153,7 +153,7 @@ def test_cli_register_list_revoke_reach_the_running_gateway(stack):
     assert [t["status"] for t in json.loads(run("terminal", "list", "--json").stdout) if t["terminal_id"] == "P7"] \
         == ["revoked"]
     # Nothing on the TERMINALS topic is the key in plain text.
-    from streams.topics import TERMINALS
+    from schemas.topics import TERMINALS
 
     assert not any(key.encode() in (m.value or b"") for m in _topic(stack, TERMINALS))
 

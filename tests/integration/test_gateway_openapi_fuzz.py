@@ -23,11 +23,10 @@ from schemathesis.checks import (
 )
 from schemathesis.core import NOT_SET
 
-from haocha.gateway.errors import STATUS
-from haocha.gateway.harness import GatewayProcess
-from haocha.gateway.registry import register_terminal
-from haocha.gateway.settings import GatewaySettings
-from haocha.terminal_client.signing import sign_headers
+from apps.gateway.errors import STATUS
+from tests.support.gateway_harness import GatewayProcess
+from apps.gateway.registry import register_terminal
+from apps.terminal_client.signing import sign_headers
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +38,7 @@ EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 20}
 @pytest.fixture(scope="module")
 def served(kafka_bootstrap, tmp_path_factory):
     from haocha.settings import Settings
-    from streams.topics import ensure_topics
+    from haocha.adapters.kafka import ensure_topics
     from tests.conftest import free_port
 
     run = uuid.uuid4().hex[:8]
@@ -49,8 +48,8 @@ def served(kafka_bootstrap, tmp_path_factory):
     _, key = asyncio.run(register_terminal(s, "FZ1", HALL, WINDOW))
     asyncio.run(register_terminal(s, "KZ1", HALL, KIOSK_WINDOW, channel="kiosk"))
     # Refusal throttling off: the fuzzer is one address sending thousands of bad requests.
-    gs = GatewaySettings(gateway_rate_per_second=0, gateway_refusal_rate_per_second=0)
-    with GatewayProcess(s, gs) as gp:
+    s = s.model_copy(update=dict(gateway_rate_per_second=0, gateway_refusal_rate_per_second=0))
+    with GatewayProcess(s) as gp:
         gp.key = key
         gp.http = httpx.Client(base_url=gp.url, timeout=30)
         gp.schema = schemathesis.openapi.from_url(f"{gp.url}/v1/openapi.json")

@@ -15,12 +15,12 @@ import time
 import orjson
 import pytest
 
-from haocha.adapters.kafka_io import produce_all, read_all
-from haocha.bootstrap import build_deps
-from haocha.simulate.pipeline import wait_caught_up
-from haocha.simulate.traffic import TrafficPlan, generate
+from haocha.adapters.kafka import produce_all, read_all
+from apps.bootstrap import build_deps
+from apps.simulate.pipeline import wait_caught_up
+from apps.simulate.traffic import TrafficPlan, generate
 from sinks.clickhouse import ClickHouseStore
-from streams.topics import DEAD_LETTERS, REVIEWS_SUBMITTED
+from schemas.topics import DEAD_LETTERS, REVIEWS_SUBMITTED
 from tests.conftest import KAFKA as KAFKA_UNDER_TEST
 
 pytestmark = pytest.mark.integration
@@ -140,7 +140,7 @@ def test_worker_stopped_mid_stream_loses_and_doubles_nothing(make_settings, star
     # Kill it while it is busy: after some, not all, reviews reached ClickHouse's sink.
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        from haocha.adapters.kafka_io import group_lag
+        from haocha.adapters.kafka import group_lag
 
         lag = asyncio.run(group_lag(s, s.app_id, [s.topic(REVIEWS_SUBMITTED.name)]))
         if sum(lag.values()) < len(subs) * 0.7:

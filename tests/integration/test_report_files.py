@@ -15,13 +15,13 @@ import pytest
 from openpyxl import load_workbook
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
-from haocha.directory import Directory
+from haocha.domain.directory import Directory
 from haocha.domain.tickets import fold_all
-from haocha.report.export import write_files
-from haocha.report.fonts import FontMissingError, find_cjk_font
-from haocha.report.model import MonthlyReport
-from haocha.report.monthly import build_monthly_report
-from haocha.report.sample import generate
+from apps.report.export import write_files
+from apps.report.fonts import FontMissingError, find_cjk_font
+from apps.report.model import MonthlyReport
+from apps.report.monthly import build_monthly_report
+from apps.report.sample import generate
 from haocha.settings import PACKAGE_DATA
 from sinks.clickhouse import ClickHouseStore
 

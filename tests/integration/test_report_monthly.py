@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
-from haocha.directory import Directory
+from haocha.domain.directory import Directory
 from haocha.domain.deadlines import working_days_between
 from haocha.domain.tickets import fold_all
-from haocha.report.monthly import build_monthly_report
-from haocha.report.sample import generate
+from apps.report.monthly import build_monthly_report
+from apps.report.sample import generate
 from haocha.settings import PACKAGE_DATA
 from sinks.clickhouse import ClickHouseStore
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
-from haocha.directory import Directory
+from haocha.domain.directory import Directory
 from haocha.domain.metrics import rollup_schema_sql
 from haocha.domain.tickets import fold_all
-from haocha.report.sample import generate
+from apps.report.sample import generate
 from haocha.settings import PACKAGE_DATA
 from sinks import queries
 from sinks.clickhouse import ClickHouseStore

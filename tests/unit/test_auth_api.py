@@ -13,16 +13,16 @@ from pydantic import SecretStr
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.adapters.clock import FixedClock
-from haocha.api.app import ApiContext, build_app
-from haocha.api.reader import TicketFilter
-from haocha.api.views import state_view
+from apps.api.app import ApiContext, build_app
+from apps.api.reader import TicketFilter
+from apps.api.views import state_view
 from haocha.auth.bearer import Authenticator
 from haocha.auth.users import UserFile
 from haocha.domain.calendar import SHANGHAI
 from haocha.domain.deadlines import due_after
 from haocha.domain.tickets import DecisionContext, TicketState, execute
 from schemas import tickets as t
-from streams.command_bus import CommandTimeout
+from haocha.adapters.command_bus import CommandTimeout
 
 CN = ChineseWorkingCalendar()
 NOW = datetime(2021, 5, 6, 9, 0, tzinfo=SHANGHAI)

@@ -15,14 +15,14 @@ import pytest
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from haocha.gateway.app import create_app
-from haocha.gateway.crypto import KeySealer, new_terminal_key
-from haocha.gateway.harness import build_memory_gateway, revoked, terminal_record
-from haocha.gateway.ratelimit import TokenBuckets
-from haocha.gateway.registry import Registry
-from haocha.gateway.service import Gateway
-from haocha.gateway.sink import MemorySink
-from haocha.terminal_client import signing
+from apps.gateway.app import create_app
+from apps.gateway.crypto import KeySealer, new_terminal_key
+from tests.support.gateway_harness import build_memory_gateway, revoked, terminal_record
+from apps.gateway.ratelimit import TokenBuckets
+from apps.gateway.registry import Registry
+from apps.gateway.service import Gateway
+from apps.gateway.sink import MemorySink
+from apps.terminal_client import signing
 
 HALL, WINDOW, OTHER_WINDOW = "H-CY", "H-CY-W01", "H-CY-W02"
 
@@ -244,7 +244,7 @@ async def test_cross_window_and_cross_terminal_refused(env):
 
 async def test_refusals_are_logged(env, caplog):
     env.keys["NOPE"] = new_terminal_key()
-    with caplog.at_level("WARNING", logger="haocha.gateway"):
+    with caplog.at_level("WARNING", logger="apps.gateway"):
         await env.post(review("NOPE"), terminal="NOPE")
     assert any("unknown_terminal" in r.getMessage() and "NOPE" in r.getMessage() for r in caplog.records)
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from haocha.terminal_client import GatewayClient, Queue, StoreAndForward, TerminalMisconfigured, new_review
-from haocha.gateway.harness import ThreadedGateway
+from apps.terminal_client import GatewayClient, Queue, StoreAndForward, TerminalMisconfigured, new_review
+from tests.support.gateway_harness import ThreadedGateway
 
 HALL, WINDOW, OTHER_WINDOW = "H-CY", "H-CY-W01", "H-CY-W02"
 

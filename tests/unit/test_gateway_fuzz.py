@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from haocha.gateway.errors import STATUS
-from haocha.gateway.harness import ThreadedGateway
-from haocha.terminal_client.signing import sign_headers
+from apps.gateway.errors import STATUS
+from tests.support.gateway_harness import ThreadedGateway
+from apps.terminal_client.signing import sign_headers
 from schemas.review import ReviewSubmitted
 
 HALL, WINDOW = "H-CY", "H-CY-W01"

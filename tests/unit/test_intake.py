@@ -3,10 +3,10 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from haocha.directory import Directory
+from haocha.domain.directory import Directory
 from haocha.settings import PACKAGE_DATA
 from schemas.review import DeadLetter, ReviewSubmitted
-from streams.intake import parse_submission
+from haocha.domain.intake import parse_submission
 
 NOW = datetime(2021, 5, 6, 3, 0, tzinfo=timezone.utc)
 DIRECTORY = Directory.load(PACKAGE_DATA / "directory.json")

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from haocha import cli
-from haocha.commands import report as report_cmd
+from apps import cli
+from apps.commands import report as report_cmd
 from haocha.domain.metrics import Components
-from haocha.report.model import MonthlyReport, Notes, ScopeRow, metric_defs
+from apps.report.model import MonthlyReport, Notes, ScopeRow, metric_defs
 from haocha.settings import Settings
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -1,0 +1,223 @@
+"""Routes. Handlers only parse, check who may see what, and hand commands to the bus; the ticket
+itself decides whether a command is legal and whether this actor may issue it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from aiohttp import web
+
+from haocha.adapters.clock import Clock
+from apps.api.commands import BadRequest, build_envelope, parse_at
+from apps.api.insights import InsightsContext, add_routes
+from apps.api.openapi import openapi_document
+from apps.api.reader import TicketFilter, TicketReader
+from apps.api.views import event_view, http_status, outcome_view, state_view, with_time_left
+from haocha.auth.bearer import Authenticator
+from haocha.domain.tickets import TicketState
+from schemas.tickets import Actor, RevealPhone, TicketCommandEnvelope
+from haocha.adapters.command_bus import CommandBus, CommandTimeout
+
+log = logging.getLogger(__name__)
+
+READERS = frozenset({"officer", "supervisor", "manager", "admin"})
+
+
+@dataclass
+class ApiContext:
+    auth: Authenticator
+    bus: CommandBus
+    reader: TicketReader
+    clock: Clock
+    local_state: Callable[[str], TicketState | None]  # the worker's table, None if not local
+    sweep: Callable[[datetime], Awaitable[dict]]
+    ready: Callable[[], bool] = lambda: True
+    command_timeout: float = 15.0
+    list_limit_max: int = 5000
+    insights: "InsightsContext | None" = None  # reports, stats, alerts (when the worker has a store)
+
+
+CTX = web.AppKey("ctx", ApiContext)
+
+
+def json_response(data: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status,
+                        content_type="application/json")
+
+
+def error(status: int, message: str, detail: object = None) -> web.Response:
+    body = {"error": message} if detail is None else {"error": message, "detail": detail}
+    resp = json_response(body, status)
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="haocha"'
+    return resp
+
+
+@web.middleware
+async def errors(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return error(exc.status, str(exc), exc.detail)
+    except CommandTimeout as exc:
+        return error(504, str(exc))
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # a fault of ours: a clear JSON answer, the details in the log
+        log.exception("%s %s failed", request.method, request.path)
+        return error(500, f"internal error ({type(exc).__name__}); see the worker's log")
+
+
+def caller(request: web.Request) -> Actor:
+    actor = request.app[CTX].auth.actor_for_header(request.headers.get("Authorization"))
+    if actor is None:
+        raise BadRequest(401, "missing or invalid bearer token")
+    if actor.role not in READERS:
+        raise BadRequest(403, f"role {actor.role} has no access to the API")
+    return actor
+
+
+async def body_of(request: web.Request) -> object:
+    if not request.can_read_body:
+        return {}
+    try:
+        return orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise BadRequest(400, "the body is not JSON") from None
+
+
+def _bool(raw: str | None, name: str) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise BadRequest(422, f"`{name}` is true or false")
+
+
+def _int(raw: str | None, name: str, default: int, lo: int, hi: int) -> int:
+    try:
+        value = default if raw in (None, "") else int(raw)
+    except ValueError:
+        raise BadRequest(422, f"`{name}` is an integer") from None
+    if not lo <= value <= hi:
+        raise BadRequest(422, f"`{name}` is between {lo} and {hi}")
+    return value
+
+
+def _can_see(actor: Actor, department_id: str) -> bool:
+    return actor.role != "officer" or actor.department_id == department_id
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    if request.app[CTX].ready():
+        return json_response({"status": "ok"})
+    return json_response({"status": "starting"}, 503)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_document())
+
+
+async def me(request: web.Request) -> web.Response:
+    return json_response(caller(request).model_dump())
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    ctx, actor, q = request.app[CTX], caller(request), request.query
+    department = q.get("department") or None
+    if actor.role == "officer":
+        if department and department != actor.department_id:
+            raise BadRequest(403, f"an officer of {actor.department_id} sees only that department's tickets")
+        department = actor.department_id
+    at = parse_at(q["at"]) if q.get("at") else ctx.clock.now()
+    f = TicketFilter(department=department, window=q.get("window") or None, state=q.get("state") or None,
+                     overdue=_bool(q.get("overdue"), "overdue"), at=at,
+                     limit=_int(q.get("limit"), "limit", 500, 1, ctx.list_limit_max),
+                     offset=_int(q.get("offset"), "offset", 0, 0, 10**9))
+    rows, total = await ctx.reader.list(f)
+    return json_response({"tickets": [with_time_left(r, at) for r in rows], "total": total,
+                          "at": at.isoformat()})
+
+
+async def show_ticket(request: web.Request) -> web.Response:
+    ctx, actor, q = request.app[CTX], caller(request), request.query
+    tid = request.match_info["ticket_id"]
+    at = parse_at(q["at"]) if q.get("at") else ctx.clock.now()
+    ticket, source = None, "clickhouse"
+    if _bool(q.get("fresh"), "fresh"):
+        state = ctx.local_state(tid)
+        if state is not None:
+            ticket, source = state_view(state), "worker-table"
+    if ticket is None:
+        ticket = await ctx.reader.get(tid)
+    if ticket is None:
+        return error(404, f"no ticket {tid}")
+    if not _can_see(actor, ticket["department_id"]):
+        return error(403, f"ticket belongs to {ticket['department_id']}, not to {actor.department_id}")
+    events = [event_view(e) for e in await ctx.reader.events(tid)]
+    return json_response({**with_time_left(ticket, at), "events": events, "source": source})
+
+
+async def post_command(request: web.Request) -> web.Response:
+    ctx, actor = request.app[CTX], caller(request)
+    tid = request.match_info["ticket_id"]
+    cmd = build_envelope(await body_of(request), tid, actor, ctx.clock.now())
+    outcome = await ctx.bus.send(cmd, timeout=ctx.command_timeout)
+    log.info("command %s %s on %s by %s/%s: %s", cmd.command_id, cmd.command.kind, tid, cmd.actor.role,
+             cmd.actor.id, outcome.status)
+    return json_response(outcome_view(outcome), http_status(outcome))
+
+
+async def reveal_phone(request: web.Request) -> web.Response:
+    """The view is recorded (PhoneViewed) before the number is shown; the ticket decides who may."""
+    ctx, actor = request.app[CTX], caller(request)
+    tid = request.match_info["ticket_id"]
+    if actor.role != "officer":
+        return error(403, "only the officer handling the ticket may see the phone number")
+    cmd = TicketCommandEnvelope(command_id=f"phone:{uuid.uuid4()}",
+                                ticket_id=tid, issued_at=ctx.clock.now(), actor=actor, command=RevealPhone())
+    outcome = await ctx.bus.send(cmd, timeout=ctx.command_timeout)
+    log.info("phone of %s viewed by %s: %s", tid, actor.id, outcome.status)
+    if outcome.status != "accepted":
+        return json_response(outcome_view(outcome), http_status(outcome))
+    state = ctx.local_state(tid)
+    if state is None:
+        return error(503, f"ticket {tid} is not held by this worker; ask the worker that owns its partition")
+    return json_response({"ticket_id": tid, "phone": state.opened.phone, "version": outcome.version})
+
+
+async def admin_sweep(request: web.Request) -> web.Response:
+    ctx, actor = request.app[CTX], caller(request)
+    if actor.role != "admin":
+        return error(403, "only an admin may run the deadline sweep")
+    body = await body_of(request)
+    raw_at = body.get("at") if isinstance(body, dict) else None
+    at = parse_at(raw_at) if raw_at else ctx.clock.now()
+    return json_response(await ctx.sweep(at))
+
+
+def build_app(ctx: ApiContext) -> web.Application:
+    app = web.Application(middlewares=[errors], client_max_size=1 << 20)
+    app[CTX] = ctx
+    app.router.add_get("/api/v1/health", health)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    app.router.add_get("/api/v1/me", me)
+    app.router.add_get("/api/v1/tickets", list_tickets)
+    app.router.add_get("/api/v1/tickets/{ticket_id}", show_ticket)
+    app.router.add_post("/api/v1/tickets/{ticket_id}/commands", post_command)
+    app.router.add_post("/api/v1/tickets/{ticket_id}/phone", reveal_phone)
+    app.router.add_post("/api/v1/admin/sweep", admin_sweep)
+    if ctx.insights is not None:
+        add_routes(app, ctx.insights)
+    return app

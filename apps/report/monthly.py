@@ -1,0 +1,177 @@
+"""The monthly rectification-rate report (差评整改率月报), as of any moment.
+
+`build_monthly_report(store, month, as_of, directory, calendar) -> MonthlyReport` is the one entry
+point (the CLI and the HTTP API call it). The same as_of always gives the same report: reviews
+count if received <= as_of, ticket facts if they occurred <= as_of (docs/metrics.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from haocha.domain.deadlines import working_days_between
+from haocha.domain.metrics import METRIC_BY_KEY, TZ, Components, WorkingClock
+from sinks import report_sql as q
+from apps.report.model import (
+    CarryOver, MonthlyReport, Notes, OpenTicket, RankEntry, Ranking, ScopeRow, metric_defs,
+)
+
+SHANGHAI = ZoneInfo(TZ)
+BOTTOM_N = 5
+
+STAGE_LABELS = {
+    "": "未建单",
+    "TicketOpened": "待分派",
+    "TicketAssigned": "已分派",
+    "ContactRecorded": "已回访",
+    "RectificationRecorded": "已整改待反馈",
+    "FeedbackGiven": "已反馈待办结",
+    "PolicyExplained": "已解释待办结",
+    "AppealFiled": "申诉中",
+    "AppealDecided": "申诉驳回",
+    "TicketReopened": "追评重办",
+    "TicketClosed": "已办结",
+}
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """[first instant, first instant of next month) in Asia/Shanghai for "YYYY-MM"."""
+    try:
+        y, m = (int(x) for x in month.split("-"))
+        start = datetime(y, m, 1, tzinfo=SHANGHAI)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"month must be YYYY-MM, got {month!r}") from exc
+    end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=SHANGHAI)
+    return start, end
+
+
+def parse_as_of(as_of: datetime | str | None) -> datetime:
+    """None -> now; naive times are Asia/Shanghai; truncated to milliseconds (the store's unit)."""
+    if as_of is None:
+        t = datetime.now(SHANGHAI)
+    elif isinstance(as_of, str):
+        t = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    else:
+        t = as_of
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=SHANGHAI)
+    t = t.astimezone(SHANGHAI)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def _ms(t: datetime) -> int:
+    return int(round(t.timestamp() * 1000))
+
+
+def build_monthly_report(store, month: str, as_of, directory, calendar) -> MonthlyReport:
+    start, end = month_bounds(month)
+    t = parse_as_of(as_of)
+    clock = WorkingClock.build(calendar, start.date() - timedelta(days=7), max(t.date(), start.date()) + timedelta(days=1))
+    params = {"start": _ms(start), "end": _ms(end), "asof": _ms(t), **clock.params()}
+
+    per_window: dict[tuple[str, str, str], Components] = {}
+    invalidated = 0
+    for sql in (q.window_components_not_bad(), q.window_components_bad()):
+        for row in store.query_dicts(sql, params):
+            if row.get("invalidated"):  # an upheld appeal at T: out of every figure, only counted here
+                invalidated += int(row["reviews"])
+                continue
+            key = (row["department_id"], row["hall_id"], row["window_id"])
+            per_window[key] = per_window.get(key, Components()) + Components.from_row(row)
+    for w in directory.windows.values():  # every window of the directory appears, reviewed or not
+        per_window.setdefault((w.department_id, w.hall_id, w.window_id), Components())
+
+    per_dept: dict[str, Components] = {d: Components() for d in directory.departments}
+    for (dept, _, _), c in per_window.items():
+        per_dept[dept] = per_dept.get(dept, Components()) + c
+
+    departments = [ScopeRow.of("department", d, directory.department_name(d), c) for d, c in _sorted_depts(per_dept, directory)]
+    windows = [
+        ScopeRow.of("window", w, directory.window_name(w), c, department_id=d, hall_id=h)
+        for (d, h, w), c in sorted(per_window.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0]))
+    ]
+    totals = ScopeRow.of("total", "all", "合计", Components.total(per_window.values()))
+
+    open_rows = store.query_dicts(q.open_tickets(), params)
+    open_tickets = [_open_ticket(r, directory) for r in open_rows]
+    carry = [_carry_over(r, directory, calendar) for r in store.query_dicts(q.carry_over(), params)]
+    late = store.query(q.late_reviews(), params)[0][0]
+
+    return MonthlyReport(
+        title=f"{start.year}年{start.month}月 政务服务好差评差评整改率月报",
+        month=f"{start.year:04d}-{start.month:02d}",
+        as_of=t,
+        timezone=TZ,
+        period_start=start,
+        period_end=end,
+        metrics=metric_defs(),
+        totals=totals,
+        departments=departments,
+        windows=windows,
+        rankings=rankings(departments, windows),
+        open_tickets=open_tickets,
+        carry_over=carry,
+        notes=Notes(late_reviews=int(late), invalidated=int(invalidated), open_tickets=len(open_tickets),
+                    overdue_tickets=sum(o.overdue for o in open_tickets), carry_over=len(carry)),
+    )
+
+
+def _sorted_depts(per_dept: dict[str, Components], directory):
+    order = {d: i for i, d in enumerate(directory.departments)}
+    return sorted(per_dept.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+
+def rankings(departments: list[ScopeRow], windows: list[ScopeRow], n: int = BOTTOM_N) -> list[Ranking]:
+    """The bottom n by satisfaction (lowest first) and by bad rate (highest first); scopes with no
+    review are not ranked. Ties: more reviews first, then id."""
+    out = []
+    for scope, rows in (("window", windows), ("department", departments)):
+        rated = [r for r in rows if r.reviews > 0]
+        for by, order in (("satisfaction", "asc"), ("bad_rate", "desc")):
+            sign = 1 if order == "asc" else -1
+            ranked = sorted(rated, key=lambda r: (sign * getattr(r, by), -r.reviews, r.id))[:n]
+            out.append(Ranking(scope=scope, by=by, order=order, entries=[
+                RankEntry(rank=i, id=r.id, name=r.name, value=getattr(r, by), reviews=r.reviews)
+                for i, r in enumerate(ranked, start=1)
+            ]))
+    return out
+
+
+def _aware(v: datetime) -> datetime:
+    return v if v.tzinfo else v.replace(tzinfo=ZoneInfo("UTC")).astimezone(SHANGHAI)
+
+
+def _open_ticket(r: dict, directory) -> OpenTicket:
+    has = bool(r["has_ticket"])
+    stage = r["stage"] if has else ""
+    return OpenTicket(
+        ticket_id=r["ticket_id"], review_id=r["review_id"], department_id=r["department_id"],
+        department_name=directory.department_name(r["department_id"]), hall_id=r["hall_id"],
+        window_id=r["window_id"], window_name=directory.window_name(r["window_id"]), rating=r["rating"],
+        real_name=bool(r["real_name"]), reasons=list(r["reasons"]), happened_at=_aware(r["happened_at"]),
+        received_at=_aware(r["received_at"]), opened_at=_aware(r["opened_at"]) if has else None,
+        resolve_due=_aware(r["resolve_due"]) if has else None, stage=stage,
+        stage_label=STAGE_LABELS.get(stage, stage), contacted=bool(r["is_contacted"]) and has,
+        overdue=bool(r["overdue"]), escalated=bool(r["escalated"]) and has,
+        working_days_open=float(r["days_open"]) if has else None,
+    )
+
+
+def _carry_over(r: dict, directory, calendar) -> CarryOver:
+    happened, opened, closed = _aware(r["happened_at"]), _aware(r["opened_at"]), _aware(r["closed_at"])
+    return CarryOver(
+        ticket_id=r["ticket_id"], review_id=r["review_id"], review_month=f"{happened.year:04d}-{happened.month:02d}",
+        department_id=r["department_id"], department_name=directory.department_name(r["department_id"]),
+        hall_id=r["hall_id"], window_id=r["window_id"], window_name=directory.window_name(r["window_id"]),
+        rating=r["rating"], happened_at=happened, opened_at=opened, closed_at=closed,
+        resolution=r["resolution"], on_time=bool(r["on_time"]),
+        working_days_to_close=working_days_between(opened, closed, calendar),
+    )
+
+
+def metric_label(key: str) -> str:
+    return METRIC_BY_KEY[key].label
+
+
+__all__ = ["build_monthly_report", "month_bounds", "parse_as_of", "rankings", "STAGE_LABELS"]

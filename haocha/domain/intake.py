@@ -1,0 +1,74 @@
+"""Intake: raw terminal bytes -> a validated review, or a dead letter that says why."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+
+import orjson
+from pydantic import ValidationError
+
+from haocha.domain.directory import Directory
+from schemas.review import DeadLetter, ReviewSubmitted
+
+# A device clock more than this far ahead of the platform is wrong, not early.
+MAX_FUTURE_SKEW = timedelta(hours=1)
+MAX_AGE = timedelta(days=400)
+
+
+def parse_submission(
+    raw: bytes | None, *, source: str, key: bytes | None, partition: int | None, offset: int | None,
+    received_at: datetime, directory: Directory | None = None,
+) -> ReviewSubmitted | DeadLetter:
+    def dead(reason: str, detail: str) -> DeadLetter:
+        return dead_letter(raw, source=source, reason=reason, detail=detail, key=key, partition=partition,
+                           offset=offset, failed_at=received_at)
+
+    if not raw:
+        return dead("empty", "empty message")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return dead("not_json", f"not JSON: {exc}")
+    if not isinstance(data, dict):
+        return dead("schema", "a review is a JSON object")
+    try:
+        review = ReviewSubmitted.model_validate(data)
+    except ValidationError as exc:
+        return dead("schema", _summarise(exc))
+    # The gateway stamps receipt; a review straight from a producer is received now.
+    received = review.received_at or received_at
+    if received > received_at + MAX_FUTURE_SKEW:
+        return dead("impossible_time", f"received_at {received.isoformat()} is in the future")
+    if review.happened_at > received + MAX_FUTURE_SKEW:
+        return dead("impossible_time", f"happened_at {review.happened_at.isoformat()} is after its receipt")
+    if review.happened_at < received - MAX_AGE:
+        return dead("impossible_time", f"happened_at {review.happened_at.isoformat()} is too long before receipt")
+    if directory is not None and review.hall_id not in directory.halls:
+        return dead("unknown_hall", f"hall {review.hall_id} is not in the directory")
+    if review.received_at is None:
+        review = review.model_copy(update={"received_at": received_at})
+    return review
+
+
+def dead_letter(raw: bytes | None, *, source: str, reason: str, detail: str, key: bytes | None = None,
+                partition: int | None = None, offset: int | None = None, failed_at: datetime) -> DeadLetter:
+    raw = raw or b""
+    try:
+        text, enc = raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, enc = base64.b64encode(raw).decode(), "base64"
+    return DeadLetter(
+        source=source, reason=reason, detail=detail[:2000], raw=text, raw_encoding=enc,
+        key=key.decode("utf-8", "replace") if key else None, partition=partition, offset=offset,
+        failed_at=failed_at,
+    )
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err["loc"]) or "(root)"
+        parts.append(f"{loc}: {err['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")

@@ -43,7 +43,7 @@ class ApiService(Service):
         s = sa.deps.settings
         self.api_settings = s  # the one settings object holds the API's and auth's settings too
         auth = s
-        self.bus = KafkaCommandBus(s.kafka_bootstrap, sa.commands.get_topic_name(), sa.outcomes.get_topic_name(),
+        self.bus = KafkaCommandBus(s, sa.commands.get_topic_name(), sa.outcomes.get_topic_name(),
                                    timeout=self.api_settings.command_timeout_seconds)
         self.authenticator = Authenticator(UserFile(auth.users_path(s.data_dir)), auth.admin_token)
         self.runner: web.AppRunner | None = None

@@ -7,9 +7,8 @@ import logging
 import time
 from typing import Protocol
 
-from aiokafka import AIOKafkaProducer
-
 from apps.gateway.errors import GatewayError
+from haocha.adapters import kafka
 from haocha.settings import Settings
 from schemas.review import DeadLetter
 from schemas.topics import DEAD_LETTERS, REVIEWS_SUBMITTED
@@ -29,12 +28,10 @@ class KafkaSink:
         self.reviews_topic = settings.topic(REVIEWS_SUBMITTED.name)
         self.dead_topic = settings.topic(DEAD_LETTERS.name)
         self.timeout = timeout
-        # acks=all + idempotence: an acknowledged review survives a broker failover and a producer
-        # retry never writes it twice. A short linger lets concurrent single posts share a request.
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=2,
-            request_timeout_ms=int(timeout * 1000), max_request_size=8 * 1024 * 1024,
-        )
+        # The factory's acks=all + idempotence (a 202 is never lost, never written twice), with this
+        # gateway's wait bound. A short linger lets concurrent single posts share a request.
+        self.producer = kafka.producer(settings, linger_ms=2, request_timeout_ms=int(timeout * 1000),
+                                       max_request_size=8 * 1024 * 1024)
 
     async def start(self) -> None:
         deadline = time.monotonic() + 60

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
 from aiohttp import web
 
 from haocha.adapters.clock import Clock
 from apps.api.commands import BadRequest, build_envelope, parse_at
+from apps.api.http import AUTH, body_of, caller, error, errors, json_response
 from apps.api.insights import InsightsContext, add_routes
 from apps.api.openapi import openapi_document
 from apps.api.reader import TicketFilter, TicketReader
@@ -21,11 +21,9 @@ from apps.api.views import event_view, http_status, outcome_view, state_view, wi
 from haocha.auth.bearer import Authenticator
 from haocha.domain.tickets import TicketState
 from schemas.tickets import Actor, RevealPhone, TicketCommandEnvelope
-from haocha.adapters.command_bus import CommandBus, CommandTimeout
+from haocha.adapters.command_bus import CommandBus
 
 log = logging.getLogger(__name__)
-
-READERS = frozenset({"officer", "supervisor", "manager", "admin"})
 
 
 @dataclass
@@ -43,52 +41,6 @@ class ApiContext:
 
 
 CTX = web.AppKey("ctx", ApiContext)
-
-
-def json_response(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status,
-                        content_type="application/json")
-
-
-def error(status: int, message: str, detail: object = None) -> web.Response:
-    body = {"error": message} if detail is None else {"error": message, "detail": detail}
-    resp = json_response(body, status)
-    if status == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="haocha"'
-    return resp
-
-
-@web.middleware
-async def errors(request: web.Request, handler):
-    try:
-        return await handler(request)
-    except BadRequest as exc:
-        return error(exc.status, str(exc), exc.detail)
-    except CommandTimeout as exc:
-        return error(504, str(exc))
-    except web.HTTPException:
-        raise
-    except Exception as exc:  # a fault of ours: a clear JSON answer, the details in the log
-        log.exception("%s %s failed", request.method, request.path)
-        return error(500, f"internal error ({type(exc).__name__}); see the worker's log")
-
-
-def caller(request: web.Request) -> Actor:
-    actor = request.app[CTX].auth.actor_for_header(request.headers.get("Authorization"))
-    if actor is None:
-        raise BadRequest(401, "missing or invalid bearer token")
-    if actor.role not in READERS:
-        raise BadRequest(403, f"role {actor.role} has no access to the API")
-    return actor
-
-
-async def body_of(request: web.Request) -> object:
-    if not request.can_read_body:
-        return {}
-    try:
-        return orjson.loads(await request.read())
-    except orjson.JSONDecodeError:
-        raise BadRequest(400, "the body is not JSON") from None
 
 
 def _bool(raw: str | None, name: str) -> bool | None:
@@ -209,6 +161,7 @@ async def admin_sweep(request: web.Request) -> web.Response:
 def build_app(ctx: ApiContext) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=1 << 20)
     app[CTX] = ctx
+    app[AUTH] = ctx.auth
     app.router.add_get("/api/v1/health", health)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/api/v1/openapi.json", openapi)

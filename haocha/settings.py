@@ -58,6 +58,23 @@ class Settings(BaseSettings):
     # Default: <data_dir>/users.json. Shared by the worker and `haocha user`.
     users_file: Path | None = None
     secret_key: SecretStr = SecretStr("change-me-in-production")
+    person_token_days: float = Field(30.0, ge=0, description="tokens of people's accounts expire after; 0 = never")
+    machine_token_days: float = Field(0.0, ge=0, description="tokens of `--machine` accounts expire after; 0 = never")
+    auth_threads: int = Field(2, ge=1, description="threads for password/token hashing (off the event loop)")
+    auth_max_waiting: int = Field(32, ge=1, description="hash checks waiting beyond this are answered 429")
+    auth_cache_seconds: float = Field(60.0, ge=0, description="a verified credential is not hashed again for this long")
+    auth_lockout_failures: int = Field(5, ge=1, description="failed sign-ins per user id before lock-out")
+    auth_address_failures: int = Field(20, ge=1, description="failed authentications per client address before 429")
+    auth_lockout_minutes: float = Field(15.0, gt=0, description="window of the failure counts above")
+    session_idle_minutes: float = Field(30.0, gt=0, description="a console session ends after this long unused")
+    session_absolute_hours: float = Field(12.0, gt=0, description="a console session ends this long after sign-in")
+    set_password_link_hours: float = Field(72.0, gt=0, description="a set-password link works this long, once")
+
+    # Console (served by the worker)
+    console_dir: Path | None = Field(None, description="built console (default: console/dist of the checkout)")
+    evidence_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest evidence file")
+    stream_ping_seconds: float = Field(15.0, gt=0, description="keep-alive comment on the ticket event stream")
+    stream_client_queue: int = Field(256, ge=1, description="events buffered per stream client before it is dropped")
 
     # Gateway (terminals)
     gateway_host: str = "127.0.0.1"

@@ -12,6 +12,8 @@ from datetime import datetime
 from aiohttp import web
 
 from haocha.adapters.clock import Clock
+from apps.api import session
+from apps.api.auth_gate import authenticate
 from apps.api.commands import BadRequest, build_envelope, parse_at
 from apps.api.http import AUTH, body_of, caller, error, errors, json_response
 from apps.api.insights import InsightsContext, add_routes
@@ -159,7 +161,7 @@ async def admin_sweep(request: web.Request) -> web.Response:
 
 
 def build_app(ctx: ApiContext) -> web.Application:
-    app = web.Application(middlewares=[errors], client_max_size=1 << 20)
+    app = web.Application(middlewares=[errors, authenticate], client_max_size=1 << 20)
     app[CTX] = ctx
     app[AUTH] = ctx.auth
     app.router.add_get("/api/v1/health", health)
@@ -171,6 +173,7 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_post("/api/v1/tickets/{ticket_id}/commands", post_command)
     app.router.add_post("/api/v1/tickets/{ticket_id}/phone", reveal_phone)
     app.router.add_post("/api/v1/admin/sweep", admin_sweep)
+    session.add_routes(app)
     if ctx.insights is not None:
         add_routes(app, ctx.insights)
     return app

@@ -16,9 +16,9 @@ _AT = TypeAdapter(AwareDatetime)
 
 
 class BadRequest(Exception):
-    def __init__(self, status: int, message: str, detail: object = None):
+    def __init__(self, status: int, message: str, detail: object = None, code: str | None = None):
         super().__init__(message)
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.code = status, detail, code
 
 
 def parse_at(raw: object) -> datetime:

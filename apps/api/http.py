@@ -17,6 +17,13 @@ log = logging.getLogger(__name__)
 READERS = frozenset({"officer", "supervisor", "manager", "admin"})
 
 AUTH = web.AppKey("auth", Authenticator)
+ACTOR = web.RequestKey("actor", Actor)  # set by apps.api.auth_gate before any handler runs
+
+# The machine code of each error answer (the console words its message by it), by HTTP status
+# unless the raiser names a more precise one.
+CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "conflict",
+         413: "too_large", 415: "unsupported_type", 422: "invalid", 429: "rate_limited", 500: "internal",
+         503: "unavailable", 504: "timeout"}
 
 
 def json_response(data: object, status: int = 200) -> web.Response:
@@ -24,8 +31,10 @@ def json_response(data: object, status: int = 200) -> web.Response:
                         content_type="application/json")
 
 
-def error(status: int, message: str, detail: object = None) -> web.Response:
-    body = {"error": message} if detail is None else {"error": message, "detail": detail}
+def error(status: int, message: str, detail: object = None, code: str | None = None) -> web.Response:
+    body = {"error": message, "code": code or CODES.get(status, "internal")}
+    if detail is not None:
+        body["detail"] = detail
     resp = json_response(body, status)
     if status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="haocha"'
@@ -37,7 +46,7 @@ async def errors(request: web.Request, handler):
     try:
         return await handler(request)
     except BadRequest as exc:
-        return error(exc.status, str(exc), exc.detail)
+        return error(exc.status, str(exc), exc.detail, exc.code)
     except CommandTimeout as exc:
         return error(504, str(exc))
     except web.HTTPException:
@@ -48,9 +57,9 @@ async def errors(request: web.Request, handler):
 
 
 def caller(request: web.Request) -> Actor:
-    actor = request.app[AUTH].actor_for_header(request.headers.get("Authorization"))
+    actor = request.get(ACTOR)
     if actor is None:
-        raise BadRequest(401, "missing or invalid bearer token")
+        raise BadRequest(401, "sign in, or send a bearer token")
     if actor.role not in READERS:
         raise BadRequest(403, f"role {actor.role} has no access to the API")
     return actor

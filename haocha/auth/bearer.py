@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from pydantic import SecretStr
 
@@ -53,22 +53,6 @@ class Authenticator:
         self.clock = clock
 
     # -- bearer tokens ----------------------------------------------------------------------
-    def actor_for_header(self, header: str | None) -> Actor | None:  # TEMP until the API awaits `bearer`
-        from haocha.auth.tokens import verify_secret
-        if not header:
-            return None
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return None
-        if self._admin and hmac.compare_digest(token.encode(), self._admin.encode()):
-            return Actor(id=ADMIN_ID, role="admin")
-        parts = split_token(token)
-        user = self.users.get(parts[0]) if parts else None
-        if user is None or user.disabled or user.token_hash is None or not verify_secret(parts[1], user.token_hash):
-            return None
-        return actor_of(user)
-
     async def bearer(self, header: str | None, address: str = "") -> Actor | None:
         """The actor for an Authorization header; None when there is no bearer credential at all."""
         if not header:
@@ -168,3 +152,16 @@ def _checked(password: str) -> str:
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 256:
         raise AuthRefused(422, "invalid", f"a password has {MIN_PASSWORD} to 256 characters")
     return password
+
+
+def authenticator_for(settings, users: UserFile | None = None) -> Authenticator:
+    """The worker's authenticator, configured by the one settings object."""
+    window = settings.auth_lockout_minutes * 60
+    return Authenticator(
+        users or UserFile(settings.users_path(settings.data_dir)), settings.admin_token,
+        checker=CredentialChecker(threads=settings.auth_threads, max_waiting=settings.auth_max_waiting,
+                                  cache_seconds=settings.auth_cache_seconds),
+        sessions=SessionStore(idle=timedelta(minutes=settings.session_idle_minutes),
+                              absolute=timedelta(hours=settings.session_absolute_hours)),
+        address_limit=FailureLimiter(settings.auth_address_failures, window),
+        user_limit=FailureLimiter(settings.auth_lockout_failures, window))

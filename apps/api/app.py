@@ -125,7 +125,7 @@ async def show_ticket(request: web.Request) -> web.Response:
 async def post_command(request: web.Request) -> web.Response:
     ctx, actor = request.app[CTX], caller(request)
     tid = request.match_info["ticket_id"]
-    cmd = build_envelope(await body_of(request), tid, actor, ctx.clock.now())
+    cmd = build_envelope(await body_of(request), tid, actor, ctx.clock.now(), ctx.auth.active_actor)
     outcome = await ctx.bus.send(cmd, timeout=ctx.command_timeout)
     log.info("command %s %s on %s by %s/%s: %s", cmd.command_id, cmd.command.kind, tid, cmd.actor.role,
              cmd.actor.id, outcome.status)

@@ -78,6 +78,11 @@ class Authenticator:
         self.address_limit.succeeded(address)
         return actor_of(user)
 
+    def active_actor(self, user_id: str) -> Actor | None:
+        """A user who may act now (exists, not disabled), as an Actor; for checking an assignee."""
+        user = self.users.get(user_id)
+        return None if user is None or user.disabled else actor_of(user)
+
     # -- passwords and sessions -------------------------------------------------------------
     async def sign_in(self, user_id: str, password: str, address: str = "") -> tuple[str, Session, Actor]:
         self._not_blocked(self.address_limit, address, "locked")

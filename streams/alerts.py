@@ -33,7 +33,6 @@ def register(sa: StreamApp) -> None:
     s = deps.settings
     rule = SpikeRule()
     counts = app.Table("window-health", default=None, partitions=s.partitions, key_type=str, value_type=None)
-    sa.window_health = counts
     alerts_topic = sa.alerts.get_topic_name()
 
     async def on_classified(events: list, docs: list[dict]) -> None:
@@ -84,4 +83,4 @@ def register(sa: StreamApp) -> None:
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-alerts"):
                 envs = [AlertEnvelope.model_validate(orjson.loads(ev.value)) for ev in events]
-                await asyncio.get_running_loop().run_in_executor(sa.store_executor, deps.store.write_alert_events, envs)
+                await asyncio.get_running_loop().run_in_executor(deps.store_executor, deps.store.write_alert_events, envs)

@@ -18,8 +18,9 @@ import asyncio
 import logging
 import os
 import weakref
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -45,6 +46,9 @@ class Deps:
     calendar: WorkingCalendar
     clock: Clock
     store: Any = None  # sinks.clickhouse.ClickHouseStore, opened by the worker only
+    # The store's one thread: the embedded engine is called from one thread, never from the loop.
+    store_executor: Executor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse"))
 
     @property
     def rules(self) -> CountingRules:

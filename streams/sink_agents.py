@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
@@ -24,8 +23,7 @@ WRITE_ATTEMPTS = 6  # about 30 s of backoff
 def register(sa: StreamApp) -> None:
     app, deps = sa.app, sa.deps
     s = deps.settings
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
-    sa.store_executor = pool
+    pool = deps.store_executor
 
     async def run(fn, *args):
         # Writes are idempotent, so a transient ClickHouse fault is retried; one that lasts

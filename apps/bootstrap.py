@@ -36,7 +36,7 @@ def build_stream_app(settings: Settings, clock: Clock | None = None, with_store:
     if with_store:
         from sinks.clickhouse import ClickHouseStore
 
-        deps.store = ClickHouseStore(settings.dsn, settings.clickhouse_database)
+        deps.store = ClickHouseStore(settings.dsn, settings.clickhouse_database, settings.timezone)
         deps.store.migrate()
     sa = StreamApp(deps)
     review_agents.register(sa)

@@ -90,7 +90,7 @@ def open_store(settings):
     from sinks.clickhouse import ClickHouseStore, StoreLockedError
 
     try:
-        store = ClickHouseStore(settings.dsn, settings.clickhouse_database)
+        store = ClickHouseStore(settings.dsn, settings.clickhouse_database, settings.timezone)
     except StoreLockedError as exc:
         raise RuntimeError(
             f"the store is locked: {exc} The worker did not answer at {settings.worker_url} either: "

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         return tuple(a.strip() for a in self.gateway_algorithms.split(",") if a.strip())
 
     def users_path(self, data_dir: Path | None = None) -> Path:
+    @property
+    def directory_file(self) -> Path:
+        """The routing table in force: the copy an admin saved from the console (in the data dir),
+        else `directory_path`."""
+        edited = self.data_dir / "directory.json"
+        return edited if edited.exists() else self.directory_path
+
         return self.users_file or (data_dir or self.data_dir) / "users.json"
 
     @property

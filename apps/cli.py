@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",  # local time with its offset, like every time the console shows
     )
     if not args.verbose:  # libraries that narrate every request or glyph at INFO
         for noisy in ("httpx", "fontTools", "aiokafka", "matplotlib"):

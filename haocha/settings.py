@@ -32,9 +32,16 @@ class Settings(BaseSettings):
     store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     clickhouse_dsn: str = Field("", description="chdb://PATH (embedded, default) or http(s)://user:pw@host:port/db")
     clickhouse_database: str = "haocha"
-    review_batch: int = Field(2000, ge=1, description="reviews taken per step by the review agents")
-    sink_batch: int = Field(5000, ge=1, description="rows per ClickHouse insert")
+    # Per agent: how many messages one step takes, and how long it waits for them. The review and
+    # ticket agents wait briefly: a batch costs two broker round trips whatever its size, and all
+    # agents share one fetcher, so waiting for a full batch mostly waits for the other agents.
+    review_batch: int = Field(2000, ge=1, description="reviews taken per step by intake and classify")
+    review_flush_seconds: float = Field(0.05, gt=0)
+    ticket_batch: int = Field(2000, ge=1, description="commands taken per step by the ticket agent")
+    ticket_flush_seconds: float = Field(0.05, gt=0)
+    sink_batch: int = Field(5000, ge=1, description="rows per ClickHouse insert (every sink agent)")
     sink_flush_seconds: float = Field(1.0, gt=0)
+    progress_seconds: float = Field(30.0, ge=0, description="a progress line in the worker's log this often; 0 = none")
 
     # Domain rules (DOMAIN.md defaults)
     directory_path: Path = PACKAGE_DATA / "directory.json"
@@ -108,7 +115,6 @@ class Settings(BaseSettings):
     def algorithms(self) -> tuple[str, ...]:
         return tuple(a.strip() for a in self.gateway_algorithms.split(",") if a.strip())
 
-    def users_path(self, data_dir: Path | None = None) -> Path:
     @property
     def directory_file(self) -> Path:
         """The routing table in force: the copy an admin saved from the console (in the data dir),
@@ -116,6 +122,7 @@ class Settings(BaseSettings):
         edited = self.data_dir / "directory.json"
         return edited if edited.exists() else self.directory_path
 
+    def users_path(self, data_dir: Path | None = None) -> Path:
         return self.users_file or (data_dir or self.data_dir) / "users.json"
 
     @property

@@ -129,7 +129,8 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path, kafka_bootstrap: str
     finally:
         shell.close()
     start, terminal, officer, report = outputs
-    logs = "\n".join(f"--- {f.name}\n{f.read_text(errors='replace')[-3000:]}" for f in work.glob("*.log"))
+    full_logs = {f.name: f.read_text(errors="replace") for f in work.glob("*.log")}
+    logs = "\n".join(f"--- {name}\n{text[-3000:]}" for name, text in full_logs.items())
 
     assert (work / "pad.key").stat().st_mode & 0o777 == 0o600
     assert "pad.key" in terminal and "hck_" not in terminal  # the key went to the file, not the screen
@@ -144,4 +145,6 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path, kafka_bootstrap: str
     czj = next(d for d in monthly["departments"] if d["id"] == "D-CZJ")
     assert (czj["bad_count"], czj["closed"], czj["rectification_rate"]) == (1, 1, 1.0), (czj, report, logs)
     assert monthly["totals"]["closed"] == 1
-    assert "\x1b[" not in logs  # the worker's and gateway's logs are text (no terminal escapes)
+    assert set(full_logs) == {"worker.log", "gateway.log"}
+    for name, text in full_logs.items():
+        assert "\x1b" not in text, name  # the logs are text: no terminal escapes

@@ -18,6 +18,7 @@ from haocha.domain.tickets import Status
 STATES = [s.value for s in Status]
 # verb -> (command kind, [(flag, field, argparse options)])
 VERBS: dict[str, tuple[str, list[tuple[str, str, dict]]]] = {
+    "claim": ("ClaimTicket", []),
     "assign": ("AssignTicket", [("--officer", "officer_id", {"required": True})]),
     "contact": ("RecordContact", [
         ("--reached", "reached", {"action": "store_true", "help": "the evaluator was reached (else an attempt)"}),
@@ -41,7 +42,7 @@ VERBS: dict[str, tuple[str, list[tuple[str, str, dict]]]] = {
         ("--rating", "rating", {"required": True, "type": int, "choices": range(1, 6), "help": "1 to 5"})]),
 }
 # What the ticket's status is called after an accepted command, for the confirmation line.
-_DONE = {"AssignTicket": "assigned", "RecordContact": "contact recorded", "RecordRectification": "rectified",
+_DONE = {"ClaimTicket": "claimed", "AssignTicket": "assigned", "RecordContact": "contact recorded", "RecordRectification": "rectified",
          "GiveFeedback": "feedback given", "CloseTicket": "closed", "ExplainPolicy": "policy explained",
          "FileAppeal": "appeal filed", "DecideAppeal": "appeal decided", "ReopenTicket": "reopened"}
 

@@ -83,6 +83,13 @@ def test_ticket_verb_prints_one_line_and_json_on_request(api, capsys):
     assert json.loads(capsys.readouterr().out)["status"] == "accepted"
 
 
+def test_an_officer_claims_a_ticket(api, capsys):
+    api.answer("POST", f"/api/v1/tickets/{TICKET}/commands", 200, outcome("accepted"))
+    assert cli.main(["ticket", "claim", TICKET]) == 0
+    assert api.seen[-1][3]["kind"] == "ClaimTicket"
+    assert capsys.readouterr().out.startswith(f"{TICKET}: claimed")
+
+
 def test_a_refused_command_exits_non_zero_with_the_reason(api, capsys):
     api.answer("POST", f"/api/v1/tickets/{TICKET}/commands", 422,
                outcome("refused", reason="illegal_transition: close after feedback"))

@@ -12,7 +12,8 @@ from datetime import datetime
 from aiohttp import web
 
 from haocha.adapters.clock import Clock
-from apps.api import session
+from apps.api import console_routes, session, ticket_detail
+from apps.api.console_context import ConsoleContext
 from apps.api.auth_gate import authenticate
 from apps.api.commands import BadRequest, build_envelope, parse_at
 from apps.api.http import AUTH, body_of, caller, error, errors, json_response
@@ -40,6 +41,7 @@ class ApiContext:
     command_timeout: float = 15.0
     list_limit_max: int = 5000
     insights: "InsightsContext | None" = None  # reports, stats, alerts (when the worker has a store)
+    console: "ConsoleContext | None" = None  # the web console's endpoints and files
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -119,7 +121,9 @@ async def show_ticket(request: web.Request) -> web.Response:
     if not _can_see(actor, ticket["department_id"]):
         return error(403, f"ticket belongs to {ticket['department_id']}, not to {actor.department_id}")
     events = [event_view(e) for e in await ctx.reader.events(tid)]
-    return json_response({**with_time_left(ticket, at), "events": events, "source": source})
+    more = {} if ctx.console is None else ticket_detail.extras(request, actor, ticket, events, ctx.local_state(tid), at)
+    return json_response({**with_time_left(ticket, at), "events": ticket_detail.with_timeline(events),
+                          "source": source, **more})
 
 
 async def post_command(request: web.Request) -> web.Response:
@@ -174,6 +178,8 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_post("/api/v1/tickets/{ticket_id}/phone", reveal_phone)
     app.router.add_post("/api/v1/admin/sweep", admin_sweep)
     session.add_routes(app)
+    if ctx.console is not None:
+        console_routes.install(app, ctx.console, ctx)
     if ctx.insights is not None:
         add_routes(app, ctx.insights)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     replication: int = Field(1, ge=1)
 
     # Worker and its state
-    app_id: str = "haocha"
+    # Faust's app id names the consumer group and the tables' changelog topics
+    # (`<app id>-<table>-changelog`). It follows the topic prefix unless set, so two deployments on
+    # one broker (different prefixes) never share state; the default deployment keeps "haocha".
+    app_id: str = Field("", description="default: the topic prefix")
     data_dir: Path = Path(".run/data")
     store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     clickhouse_dsn: str = Field("", description="chdb://PATH (embedded, default) or http(s)://user:pw@host:port/db")
@@ -103,6 +106,13 @@ class Settings(BaseSettings):
     gateway_kiosk_idle_seconds: float = Field(60.0, gt=0, description="an unfinished kiosk review returns to start")
     gateway_kiosk_allow_from: str = Field(
         "", description="comma-separated networks (CIDR) whose browsers may use kiosk pages; empty = any")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _app_id_follows_the_prefix(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("app_id"):
+            data = {**data, "app_id": data.get("topic_prefix") or cls.model_fields["topic_prefix"].default}
+        return data
 
     @property
     def kiosk_networks(self) -> tuple:

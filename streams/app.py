@@ -87,8 +87,8 @@ class StreamApp:
             # Every agent's queue must hold more than its batch: all agents share one fetcher, and
             # when a queue is full the fetcher blocks for every topic. A sink taking 5000 rows
             # from a 4096-message queue waited its whole `within` each time and stalled the rest.
-            stream_buffer_maxsize=4 * max(s.review_batch, s.sink_batch),
-            broker_max_poll_records=2 * max(s.review_batch, s.sink_batch),
+            stream_buffer_maxsize=4 * max(s.review_batch, s.ticket_batch, s.sink_batch),
+            broker_max_poll_records=2 * max(s.review_batch, s.ticket_batch, s.sink_batch),
             consumer_max_fetch_size=4 * 1024 * 1024,  # per partition and fetch (default 1 MB)
             # The producer is the hot spot. aiokafka keeps one batch open per partition and, when it
             # is full, makes `send` wait for the in-flight request: with the 16 KB default (about 15

@@ -18,11 +18,6 @@ from haocha.domain.intake import dead_letter, parse_submission
 
 log = logging.getLogger(__name__)
 
-# How long a batch may wait to fill up. Short: a batch costs two broker round trips whatever its
-# size, while every agent shares one fetcher that hands over messages one event-loop step at a time,
-# so waiting for a full batch mostly waits for the other agents.
-BATCH_WITHIN = 0.05
-
 
 class _GuardView(Mapping):
     """The guard table as the pure domain sees it, with write-behind for one batch.
@@ -97,14 +92,14 @@ def open_ticket_command(review: ReviewSubmitted, department_id: str, sa: StreamA
 
 def register(sa: StreamApp) -> None:
     app, deps = sa.app, sa.deps
-    batch = deps.settings.review_batch
+    batch, within = deps.settings.review_batch, deps.settings.review_flush_seconds
     submitted, accepted = sa.submitted.get_topic_name(), sa.accepted.get_topic_name()
     classified, commands = sa.classified.get_topic_name(), sa.commands.get_topic_name()
     dead_letters = sa.dead_letters.get_topic_name()
 
     @app.agent(sa.submitted, name="intake")
     async def intake(stream):
-        async for events in stream.take_events(batch, within=BATCH_WITHIN):
+        async for events in stream.take_events(batch, within=within):
             with fail_stop("intake"):
                 now = deps.clock.now()
                 out = Outbox(app)
@@ -122,7 +117,7 @@ def register(sa: StreamApp) -> None:
     @app.agent(sa.accepted, name="classify")
     async def classify_reviews(stream):
         guard = _GuardView(sa.guard)
-        async for events in stream.take_events(batch, within=BATCH_WITHIN):
+        async for events in stream.take_events(batch, within=within):
             with fail_stop("classify"):
                 now = deps.clock.now()
                 out = Outbox(app)

@@ -19,7 +19,7 @@ from apps.api.reader import ClickHouseTicketReader, TicketFilter
 from haocha.adapters.command_bus import KafkaCommandBus
 from haocha.auth.bearer import Authenticator
 from haocha.domain.tickets import DecisionContext, TicketState
-from streams.app import StreamApp
+from streams.app import Outbox, StreamApp
 from streams.deadline_sweep import due_checks, local_states
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,10 @@ class ApiService(Service):
             return await loop.run_in_executor(sa.deps.store_executor, fn, *args)
 
         async def publish_ack(envelope) -> None:
-            fut = await sa.alerts.send(key=envelope.event.window_id.encode(), value=envelope.model_dump_json().encode())
-            await fut  # acknowledged only once it is in the log
+            out = Outbox(sa.app)
+            await out.send(sa.alerts.get_topic_name(), envelope.event.window_id.encode(),
+                           envelope.model_dump_json().encode())
+            await out.delivered()  # acknowledged only once it is in the log
 
         return InsightsContext(run_store=run_store, store=sa.deps.store, directory=sa.deps.directory,
                                calendar=sa.deps.calendar, clock=sa.deps.clock, publish_ack=publish_ack)

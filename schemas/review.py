@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -21,16 +21,7 @@ Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{5,20}$")]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class Rating(IntEnum):
-    """GB/T 39734 five levels. 差评 is 2 or 1; 好评 is 5 or 4."""
-
-    VERY_SATISFIED = 5  # 非常满意
-    SATISFIED = 4  # 满意
-    BASICALLY_SATISFIED = 3  # 基本满意
-    DISSATISFIED = 2  # 不满意
-    VERY_DISSATISFIED = 1  # 非常不满意
-
-
+# GB/T 39734 five levels. 差评 is 2 or 1; 好评 is 5 or 4.
 RATING_LABELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 RATING_SCORES: dict[int, int] = {5: 100, 4: 80, 3: 60, 2: 30, 1: 0}
 BAD_RATINGS = frozenset({1, 2})

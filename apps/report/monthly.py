@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from haocha.domain.deadlines import working_days_between
-from haocha.domain.metrics import METRIC_BY_KEY, TZ, Components, WorkingClock
+from haocha.domain.metrics import TZ, Components, WorkingClock
 from sinks import report_sql as q
 from apps.report.model import (
     CarryOver, MonthlyReport, Notes, OpenTicket, RankEntry, Ranking, ScopeRow, metric_defs,
@@ -170,10 +170,6 @@ def _carry_over(r: dict, directory, calendar, tz: ZoneInfo) -> CarryOver:
         resolution=r["resolution"], on_time=bool(r["on_time"]),
         working_days_to_close=working_days_between(opened, closed, calendar),
     )
-
-
-def metric_label(key: str) -> str:
-    return METRIC_BY_KEY[key].label
 
 
 __all__ = ["build_monthly_report", "month_bounds", "parse_as_of", "rankings", "STAGE_LABELS"]

@@ -18,11 +18,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from haocha.domain.alerts import SpikeRule, observe, windows_of
 from schemas.alerts import AlertEnvelope, SpikeDetected
 from schemas.review import BAD_RATINGS
+from sinks import rows
 from streams.app import Outbox, StreamApp, as_current, fail_stop, write_table
 
 log = logging.getLogger(__name__)
@@ -82,5 +81,5 @@ def register(sa: StreamApp) -> None:
     async def sink_alerts(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-alerts"):
-                envs = [AlertEnvelope.model_validate(orjson.loads(ev.value)) for ev in events]
-                await asyncio.get_running_loop().run_in_executor(deps.store_executor, deps.store.write_alert_events, envs)
+                envs = rows.ALERTS.parse([ev.message for ev in events])
+                await asyncio.get_running_loop().run_in_executor(deps.store_executor, rows.ALERTS.write, deps.store, envs)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import orjson
-
-from schemas.review import DeadLetter
-from schemas.tickets import TicketEventEnvelope
+from sinks import rows
+from sinks.rows import TopicRows
 from streams.app import fail_stop, StreamApp
 
 log = logging.getLogger(__name__)
@@ -39,44 +37,39 @@ def register(sa: StreamApp) -> None:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
+    async def write(history: TopicRows, events) -> int:
+        return await run(history.write, deps.store, history.parse([ev.message for ev in events]))
+
     @app.agent(sa.classified, name="sink-reviews")
     async def sink_reviews(stream):
         # The one consumer of the classified reviews: the rows go to ClickHouse (in the store's
         # thread) while the hooks (alerts) work on the same batch; the batch is acked when both are
-        # done. Rows straight from orjson: the schema was validated upstream (sinks.clickhouse
-        # review_row_from_dict), no pydantic model per row.
+        # done. The hooks read the rows the sink parsed (sinks.rows.REVIEWS: the reviews' JSON).
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-reviews"):
-                docs = [orjson.loads(ev.value) for ev in events]
-                write = asyncio.ensure_future(run(deps.store.write_reviews, docs))
+                docs = rows.REVIEWS.parse([ev.message for ev in events])
+                written = asyncio.ensure_future(run(rows.REVIEWS.write, deps.store, docs))
                 try:
                     for hook in sa.on_classified:
                         await hook(events, docs)
                 finally:
-                    n = await write
+                    n = await written
                 log.debug("reviews: %d received, %d new", len(docs), n)
 
     @app.agent(sa.events, name="sink-ticket-events")
     async def sink_ticket_events(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-ticket-events"):
-                rows = [TicketEventEnvelope.model_validate_json(ev.value) for ev in events]
-                await run(deps.store.write_ticket_events, rows)
+                await write(rows.TICKET_EVENTS, events)
 
     @app.agent(sa.ticket_state, name="sink-ticket-state")
     async def sink_ticket_state(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-ticket-state"):
-                await run(deps.store.write_ticket_states, [orjson.loads(ev.value) for ev in events])
+                await write(rows.TICKET_STATE, events)
 
     @app.agent(sa.dead_letters, name="sink-dead-letters")
     async def sink_dead_letters(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-dead-letters"):
-                rows = []
-                for ev in events:
-                    try:
-                        rows.append((DeadLetter.model_validate_json(ev.value), ev.message.partition, ev.message.offset))
-                    except ValueError:
-                        log.error("unreadable dead letter at %s@%s kept in Kafka only", ev.message.partition, ev.message.offset)
-                await run(deps.store.write_dead_letters, rows)
+                await write(rows.DEAD_LETTERS, events)

@@ -15,6 +15,7 @@ from apps.api.commands import BadRequest, parse_at
 from apps.api.http import body_of, caller, json_response
 from haocha.domain.directory import Directory
 from haocha.domain.calendar import WorkingCalendar
+from sinks import alerts_read
 
 
 @dataclass
@@ -79,27 +80,12 @@ async def heatmap(request: web.Request) -> web.Response:
     return json_response({"cells": rows})
 
 
-_ALERTS = """
-SELECT a.alert_id, a.hall_id, a.window_id, a.department_id, a.window_start, a.window_end, a.reviews, a.bad,
-       a.detected_at, k.ack_by AS acknowledged_by, k.ack_at AS acknowledged_at
-FROM {db}.alerts AS a FINAL
-LEFT JOIN (SELECT alert_id, argMin(by, acknowledged_at) AS ack_by, min(acknowledged_at) AS ack_at
-           FROM {db}.alert_acks GROUP BY alert_id) AS k USING alert_id
-WHERE (%(open)s = 0 OR k.alert_id = '') AND (%(department)s = '' OR a.department_id = %(department)s)
-ORDER BY a.detected_at DESC LIMIT %(limit)s
-"""
-
-
 async def list_alerts(request: web.Request) -> web.Response:
     actor = caller(request)
     ix, q = request.app[INSIGHTS], request.query
     department = actor.department_id if actor.role == "officer" else (q.get("department") or "")
-    params = {"open": 1 if q.get("open") in ("true", "1") else 0, "department": department or "",
-              "limit": min(int(q.get("limit", 200)), 5000)}
-    rows = await ix.run_store(ix.store.query_dicts, _ALERTS, params)
-    for r in rows:
-        if not r.get("acknowledged_by"):
-            r["acknowledged_by"] = r["acknowledged_at"] = None
+    rows = await ix.run_store(alerts_read.list_alerts, ix.store, q.get("open") in ("true", "1"), department or "",
+                              min(int(q.get("limit", 200)), 5000))
     return json_response({"alerts": rows})
 
 
@@ -111,11 +97,10 @@ async def acknowledge_alert(request: web.Request) -> web.Response:
         raise BadRequest(403, "managers read alerts; staff acknowledge them")
     ix = request.app[INSIGHTS]
     alert_id = request.match_info["alert_id"]
-    found = await ix.run_store(ix.store.query, "SELECT window_id, department_id FROM {db}.alerts WHERE alert_id = %(a)s",
-                               {"a": alert_id})
-    if not found:
+    found = await ix.run_store(alerts_read.alert_scope, ix.store, alert_id)
+    if found is None:
         raise BadRequest(404, f"no alert {alert_id}")
-    window_id, department_id = found[0]
+    window_id, department_id = found
     if actor.role == "officer" and actor.department_id != department_id:
         raise BadRequest(403, f"alert belongs to {department_id}")
     body = await body_of(request)

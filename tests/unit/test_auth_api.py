@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.adapters.clock import FixedClock
 from apps.api.app import ApiContext, build_app
-from apps.api.reader import TicketFilter
+from sinks.tickets_read import TicketFilter
 from apps.api.views import state_view
 from haocha.auth.bearer import Authenticator
 from haocha.auth.users import UserFile

@@ -14,6 +14,7 @@ from mode import Service
 
 from apps.api.app import ApiContext, build_app
 from apps.api.commands import BadRequest
+from apps.api.console_build import build_console
 from apps.api.insights import InsightsContext
 from apps.api.reader import ClickHouseTicketReader, TicketFilter
 from haocha.adapters.command_bus import KafkaCommandBus
@@ -52,7 +53,8 @@ class ApiService(Service):
                          local_state=self._local_state, sweep=self._sweep, ready=self._ready,
                          command_timeout=self.api_settings.command_timeout_seconds,
                          list_limit_max=self.api_settings.list_limit_max,
-                         insights=self._insights() if store is not None else None)
+                         insights=self._insights() if store is not None else None,
+                         console=build_console(sa.deps, self._local_state, reader, sa.events.get_topic_name()))
         self.runner = web.AppRunner(build_app(ctx), access_log=None, handle_signals=False)
         await self.runner.setup()
         await web.TCPSite(self.runner, s.api_host, s.api_port, reuse_address=True).start()
@@ -63,6 +65,7 @@ class ApiService(Service):
             await self.runner.cleanup()  # frees the port
             self.runner = None
         await self.bus.stop()
+        self.authenticator.checker.close()
 
     def _insights(self) -> InsightsContext:
         sa = self.stream_app

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from haocha.domain.alerts import SpikeRule, observe, windows_of
 from schemas.alerts import AlertEnvelope, SpikeDetected
@@ -25,6 +26,13 @@ from sinks import rows
 from streams.app import Outbox, StreamApp, as_current, fail_stop, write_table
 
 log = logging.getLogger(__name__)
+
+
+def spike_line(window_id: str, bad: int, reviews: int, start: datetime, end: datetime, tz: str) -> str:
+    """Windows are computed in UTC; people read the hall's local time (settings.timezone)."""
+    zone = ZoneInfo(tz)
+    return (f"bad-review spike at {window_id}: {bad} of {reviews} bad in "
+            f"{start.astimezone(zone).isoformat(timespec='seconds')} – {end.astimezone(zone):%H:%M:%S}")
 
 
 def register(sa: StreamApp) -> None:
@@ -67,8 +75,7 @@ def register(sa: StreamApp) -> None:
                         window_start=start, window_end=end, reviews=new["reviews"], bad=new["bad"],
                         detected_at=deps.clock.now(),
                     )
-                    log.warning("bad-review spike at %s: %d of %d bad in %s–%s", window_id, new["bad"],
-                                new["reviews"], start, end)
+                    log.warning(spike_line(window_id, new["bad"], new["reviews"], start, end, s.timezone))
                     await out.send(alerts_topic, window_id.encode(), AlertEnvelope(event=alert).model_dump_json().encode())
         await out.delivered()  # the alerts first ...
         if staged:

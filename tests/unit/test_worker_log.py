@@ -78,3 +78,13 @@ def _parser_logging_once():
     sub = p.add_subparsers(dest="command")
     sub.add_parser("log-once").set_defaults(func=lambda args: logging.getLogger("t").info("hello"))
     return p
+
+
+def test_spike_alerts_are_logged_in_the_configured_time_zone():
+    from datetime import UTC, datetime, timedelta
+
+    from streams.alerts import spike_line
+
+    start = datetime(2021, 5, 12, 2, 0, tzinfo=UTC)
+    line = spike_line("H-CY-W05", 4, 5, start, start + timedelta(minutes=15), "Asia/Shanghai")
+    assert line == "bad-review spike at H-CY-W05: 4 of 5 bad in 2021-05-12T10:00:00+08:00 – 10:15:00"

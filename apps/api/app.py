@@ -14,6 +14,7 @@ from aiohttp import web
 from haocha.adapters.clock import Clock
 from apps.api import console_routes, session, ticket_detail
 from apps.api.console_context import ConsoleContext
+from apps.api.ticket_detail import queue_filters
 from apps.api.auth_gate import authenticate
 from apps.api.commands import BadRequest, build_envelope, parse_at
 from apps.api.http import AUTH, body_of, caller, error, errors, json_response
@@ -99,10 +100,10 @@ async def list_tickets(request: web.Request) -> web.Response:
     f = TicketFilter(department=department, window=q.get("window") or None, state=q.get("state") or None,
                      overdue=_bool(q.get("overdue"), "overdue"), at=at,
                      limit=_int(q.get("limit"), "limit", 500, 1, ctx.list_limit_max),
-                     offset=_int(q.get("offset"), "offset", 0, 0, 10**9))
+                     offset=_int(q.get("offset"), "offset", 0, 0, 10**9), **queue_filters(q))
     rows, total = await ctx.reader.list(f)
     return json_response({"tickets": [with_time_left(r, at) for r in rows], "total": total,
-                          "at": at.isoformat()})
+                          "counts": await ctx.reader.counts(f), "at": at.isoformat()})
 
 
 async def show_ticket(request: web.Request) -> web.Response:

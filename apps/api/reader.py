@@ -17,6 +17,7 @@ class TicketReader(Protocol):
     async def list(self, f: TicketFilter) -> tuple[list[dict], int]: ...
     async def get(self, ticket_id: str) -> dict | None: ...
     async def events(self, ticket_id: str) -> list[dict]: ...
+    async def counts(self, f: TicketFilter) -> dict[str, int]: ...
 
 
 class ClickHouseTicketReader:
@@ -37,3 +38,6 @@ class ClickHouseTicketReader:
 
     async def events(self, ticket_id: str) -> list[dict]:
         return await self._run(tickets_read.ticket_events, ticket_id)
+
+    async def counts(self, f: TicketFilter) -> dict[str, int]:
+        return await self._run(tickets_read.count_by_status, f)

@@ -210,3 +210,43 @@ def test_wrong_secrets_never_hold_up_health(worker):
     assert len(health) >= 10 and set(health) == {200}, health
     r = httpx.get(f"{w.url}/api/v1/tickets", headers=bad, timeout=30)
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and r.json()["code"] == "rate_limited"
+
+
+def test_the_queue_filters_by_month_text_and_escalation_and_counts_per_state(worker):
+    w = worker
+    at = datetime(2021, 4, 30, 17, 0, tzinfo=SHANGHAI)
+    for tid, dept, reasons, when in (("TK-Q1", "D-ZSJ", ["态度差"], at), ("TK-Q2", "D-ZSJ", ["效率低", "环境差"], at),
+                                     ("TK-Q3", "D-ZSJ", ["效率低"], at + timedelta(days=40)),
+                                     ("TK-Q4", "D-CZJ", ["效率低"], at)):
+        body = open_body(tid, dept)
+        body["opened"].update(reasons=reasons, happened_at=when.isoformat(), contact_due=due_after(when, 1, CN).isoformat(),
+                              resolve_due=due_after(when, 5, CN).isoformat())
+        body["at"] = when.isoformat()
+        assert admin_command(w, tid, body).status_code == 200
+    assert admin_command(w, "TK-Q2", {"kind": "AssignTicket", "officer_id": "o-li"}).status_code == 200
+    # the deadline sweep as of a month later escalates every open ticket's contact deadline
+    assert httpx.post(f"{w.url}/api/v1/admin/sweep", json={"at": (at + timedelta(days=10)).isoformat()},
+                      headers=w.admin_headers, timeout=60).status_code == 200
+    li, _ = signed_in(w, "o-li")
+
+    def queue(**params):
+        return li.get("/api/v1/tickets", params=params).json()
+
+    def settled():
+        q = queue()
+        return q["total"] == 3 and q["counts"] == {"opened": 2, "assigned": 1} and \
+            sum(bool(t["escalated"]) for t in q["tickets"]) == 2 and q
+    import time
+    deadline = time.monotonic() + 60
+    while not (everything := settled()) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert everything, queue()
+    assert {t["ticket_id"]: t["reasons"] for t in everything["tickets"]}["TK-Q2"] == ["效率低", "环境差"]
+    assert [t["ticket_id"] for t in queue(month="2021-04")["tickets"]] == ["TK-Q1", "TK-Q2"]
+    assert sorted(t["ticket_id"] for t in queue(q="效率")["tickets"]) == ["TK-Q2", "TK-Q3"]  # not D-CZJ's TK-Q4
+    assert [t["ticket_id"] for t in queue(q="环境", month="2021-04")["tickets"]] == ["TK-Q2"]
+    assert sorted(t["ticket_id"] for t in queue(escalated="true")["tickets"]) == ["TK-Q1", "TK-Q2"]
+    assert [t["ticket_id"] for t in queue(escalated="false")["tickets"]] == ["TK-Q3"]
+    counted = queue(state="assigned")
+    assert [t["ticket_id"] for t in counted["tickets"]] == ["TK-Q2"] and counted["counts"] == {"opened": 2, "assigned": 1}
+    assert li.get("/api/v1/tickets", params={"month": "April"}).json()["code"] == "invalid"

@@ -60,6 +60,10 @@ class FakeReader:
         s = self.bus.states.get(ticket_id)
         return state_view(s) if s else None
 
+    async def counts(self, f):
+        rows, _ = await self.list(f)
+        return {s: sum(r["status"] == s for r in rows) for s in {r["status"] for r in rows}}
+
     async def events(self, ticket_id: str):
         # Like the ClickHouse sink: the payload as JSON (the sink masks; the view masks again).
         return [{"event_id": e.event_id, "version": e.version, "type": e.type, "event": e.event.model_dump(mode="json")}

@@ -46,6 +46,9 @@ class EmptyReader:
     async def events(self, ticket_id):
         return []
 
+    async def counts(self, f):
+        return {}
+
 
 @pytest.fixture
 async def api(tmp_path):

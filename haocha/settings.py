@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     command_timeout_seconds: float = Field(15.0, gt=0, description="how long a caller waits for an outcome (504 after)")
     list_limit_max: int = Field(5000, ge=1)
 
+    # Both HTTP servers (the API and the gateway): slow clients are closed (apps/http_limits.py)
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, description="a request head must be complete this long after connecting (or the last answer)")
+    http_body_timeout_seconds: float = Field(30.0, gt=0, description="a request body must be complete this long after its head")
+
     # Auth
     # Bootstraps an admin for the demo and for `haocha user add` on a fresh install; never written anywhere.
     admin_token: SecretStr | None = None
@@ -106,6 +111,8 @@ class Settings(BaseSettings):
     gateway_kiosk_idle_seconds: float = Field(60.0, gt=0, description="an unfinished kiosk review returns to start")
     gateway_kiosk_allow_from: str = Field(
         "", description="comma-separated networks (CIDR) whose browsers may use kiosk pages; empty = any")
+    gateway_kiosk_pairing_minutes: float = Field(10.0, gt=0, description="a kiosk pairing code works this long, once")
+    gateway_kiosk_pairing_attempts: int = Field(5, ge=1, description="wrong codes before a pairing code is void")
 
     @model_validator(mode="before")
     @classmethod

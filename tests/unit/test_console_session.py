@@ -163,3 +163,13 @@ async def test_change_password_with_the_old_one(api):
     assert r.status == 204
     assert (await sign_in(api)).status == 401
     assert (await sign_in(api, password="new-password-1")).status == 200
+
+
+def test_an_open_stream_does_not_keep_a_session_alive():
+    clock = Clock()
+    store = SessionStore(timedelta(minutes=30), timedelta(hours=12), clock=clock)
+    sid, _ = store.create("o-li")
+    clock.at += timedelta(minutes=29)
+    assert store.alive(sid)
+    clock.at += timedelta(minutes=2)  # alive() is no use: idle for 31 minutes now
+    assert not store.alive(sid) and not store.alive("unknown")

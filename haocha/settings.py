@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     api_url: str = Field("", description="where CLI commands reach the worker; default http://api_host:api_port")
     command_timeout_seconds: float = Field(15.0, gt=0, description="how long a caller waits for an outcome (504 after)")
     list_limit_max: int = Field(5000, ge=1)
+    api_read_concurrency: int = Field(
+        2, ge=1, description="store reads (queries, reports) the API runs at once; more wait their turn")
 
     # Both HTTP servers (the API and the gateway): slow clients are closed (apps/http_limits.py)
     http_header_timeout_seconds: float = Field(

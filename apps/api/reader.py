@@ -6,9 +6,9 @@ own ticket table instead (`?fresh=true`).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
+from apps.api.reads import StoreReads
 from sinks import tickets_read
 from sinks.tickets_read import TicketFilter
 
@@ -21,14 +21,15 @@ class TicketReader(Protocol):
 
 
 class ClickHouseTicketReader:
-    """Calls go through the store's single-thread executor: the embedded engine wants one caller."""
+    """Calls go through StoreReads: on the store's one thread (the embedded engine wants one
+    caller), a bounded number at a time."""
 
-    def __init__(self, store, executor):
+    def __init__(self, store, reads: StoreReads):
         self.store = store
-        self.executor = executor
+        self.reads = reads
 
     async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, self.store, *args)
+        return await self.reads.run(fn, self.store, *args)
 
     async def list(self, f: TicketFilter) -> tuple[list[dict], int]:
         return await self._run(tickets_read.list_tickets, f)

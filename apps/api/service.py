@@ -17,6 +17,7 @@ from apps.api.commands import BadRequest
 from apps.api.console_build import build_console
 from apps.api.insights import InsightsContext
 from apps.api.reader import ClickHouseTicketReader, TicketFilter
+from apps.api.reads import StoreReads
 from haocha.adapters.command_bus import KafkaCommandBus
 from haocha.auth.bearer import Authenticator
 from haocha.domain.tickets import DecisionContext, TicketState
@@ -48,7 +49,8 @@ class ApiService(Service):
         sa, s = self.stream_app, self.stream_app.deps.settings
         await self.bus.start()  # at the end of the outcomes topic before any command can be sent
         store = sa.deps.store
-        reader = ClickHouseTicketReader(store, sa.deps.store_executor) if store is not None else _NoStore()
+        self.reads = StoreReads(sa.deps.store_executor, s.api_read_concurrency)
+        reader = ClickHouseTicketReader(store, self.reads) if store is not None else _NoStore()
         ctx = ApiContext(auth=self.authenticator, bus=self.bus, reader=reader, clock=sa.deps.clock,
                          local_state=self._local_state, sweep=self._sweep, ready=self._ready,
                          command_timeout=self.api_settings.command_timeout_seconds,
@@ -69,10 +71,6 @@ class ApiService(Service):
 
     def _insights(self) -> InsightsContext:
         sa = self.stream_app
-        loop = asyncio.get_running_loop()
-
-        async def run_store(fn, *args):
-            return await loop.run_in_executor(sa.deps.store_executor, fn, *args)
 
         async def publish_ack(envelope) -> None:
             out = Outbox(sa.app)
@@ -80,7 +78,7 @@ class ApiService(Service):
                            envelope.model_dump_json().encode())
             await out.delivered()  # acknowledged only once it is in the log
 
-        return InsightsContext(run_store=run_store, store=sa.deps.store, directory=sa.deps.directory,
+        return InsightsContext(run_store=self.reads.run, store=sa.deps.store, directory=sa.deps.directory,
                                calendar=sa.deps.calendar, clock=sa.deps.clock, publish_ack=publish_ack)
 
     def _ready(self) -> bool:

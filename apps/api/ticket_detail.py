@@ -8,6 +8,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from apps.api import params
 from apps.api.commands import BadRequest
 from apps.api.console_context import CONSOLE
 from apps.api.http import AUTH
@@ -36,11 +37,9 @@ def queue_filters(q) -> dict:
         if len(q["q"]) > 100:
             raise BadRequest(422, "`q` has at most 100 characters")
         out["text"] = q["q"].strip()
-    raw = (q.get("escalated") or "").lower()
-    if raw:
-        if raw not in ("true", "false", "1", "0"):
-            raise BadRequest(422, "`escalated` is true or false")
-        out["escalated"] = raw in ("true", "1")
+    escalated = params.boolean(q, "escalated")
+    if escalated is not None:
+        out["escalated"] = escalated
     return out
 
 

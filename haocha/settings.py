@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     sink_batch: int = Field(5000, ge=1, description="rows per ClickHouse insert (every sink agent)")
     sink_flush_seconds: float = Field(1.0, gt=0)
     progress_seconds: float = Field(30.0, ge=0, description="a progress line in the worker's log this often; 0 = none")
+    # Restart readiness: a worker restarted after a crash rejoins its consumer group under the same
+    # static instance id and takes its partitions back at once, instead of waiting for the dead
+    # process's session to expire (a minute with Faust's default) before the group rebalances.
+    worker_instance_id: str = Field(
+        "", description="static group membership id; default: from the host and data dir; 'none' = dynamic")
+    broker_session_seconds: float = Field(
+        10.0, ge=6.0, le=90.0, description="a worker that stops heartbeating loses its partitions after this long")
 
     # Domain rules (DOMAIN.md defaults)
     directory_path: Path = PACKAGE_DATA / "directory.json"
@@ -147,6 +154,21 @@ class Settings(BaseSettings):
     @property
     def dsn(self) -> str:
         return self.clickhouse_dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    @property
+    def group_instance_id(self) -> str | None:
+        """The worker's static membership id, None for dynamic membership. Stable across restarts
+        and unique per worker: two workers of one deployment never share a data dir (RocksDB and
+        the embedded store lock it)."""
+        if self.worker_instance_id.lower() == "none":
+            return None
+        if self.worker_instance_id:
+            return self.worker_instance_id
+        import hashlib
+        import socket
+
+        where = hashlib.blake2b(str(self.data_dir.resolve()).encode(), digest_size=4).hexdigest()
+        return f"{socket.gethostname()}-{where}"
 
     @property
     def worker_url(self) -> str:

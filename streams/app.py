@@ -84,6 +84,12 @@ class StreamApp:
             # batches, and it is the latency of "caught up" as the consumer group sees it.
             broker_commit_interval=0.5,
             table_standby_replicas=0,
+            # Restart readiness: a static member restarted within its session gets its partitions back
+            # without waiting for the dead process to expire; the session is short so that a worker
+            # gone for good hands its partitions over in seconds, not Faust's default minute.
+            consumer_group_instance_id=s.group_instance_id,
+            broker_session_timeout=s.broker_session_seconds,
+            broker_heartbeat_interval=min(3.0, s.broker_session_seconds / 4),
             # Every agent's queue must hold more than its batch: all agents share one fetcher, and
             # when a queue is full the fetcher blocks for every topic. A sink taking 5000 rows
             # from a 4096-message queue waited its whole `within` each time and stalled the rest.

@@ -11,13 +11,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 REVIEW_SCHEMA_VERSION = 1
 
 # Identifiers travel in Kafka keys, ClickHouse keys and URLs: keep them boring.
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{5,20}$")]
+# Strict: `true` is not a rating, nor are "2" and 2.0 (lax parsing would count `true` as a 1).
+Level = Annotated[StrictInt, Field(ge=1, le=5)]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -45,7 +47,7 @@ class Evaluator(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    real_name: bool = False
+    real_name: StrictBool = False
     phone: Phone | None = None
 
 
@@ -64,8 +66,8 @@ class ReviewSubmitted(BaseModel):
     staff_id: Ident | None = None
     item_code: str | None = Field(None, max_length=64, description="事项编码")
     item_name: str | None = Field(None, max_length=200, description="事项名称")
-    rating: Annotated[int, Field(ge=1, le=5)]
-    indicators: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict, max_length=8)
+    rating: Level
+    indicators: dict[str, Level] = Field(default_factory=dict, max_length=8)
     reasons: tuple[Annotated[str, Field(min_length=1, max_length=32)], ...] = Field((), max_length=10)
     comment: str | None = Field(None, max_length=2000)
     evaluator: Evaluator = Evaluator()

@@ -17,6 +17,7 @@ from apps.api.commands import BadRequest
 from apps.api.console_build import build_console
 from apps.api.insights import InsightsContext
 from apps.api.reader import ClickHouseTicketReader, TicketFilter
+from apps.http_limits import HttpGuard
 from apps.api.reads import StoreReads
 from haocha.adapters.command_bus import KafkaCommandBus
 from haocha.auth.bearer import Authenticator
@@ -57,9 +58,10 @@ class ApiService(Service):
                          list_limit_max=self.api_settings.list_limit_max,
                          insights=self._insights() if store is not None else None,
                          console=build_console(sa.deps, self._local_state, reader, sa.events.get_topic_name()))
-        self.runner = web.AppRunner(build_app(ctx), access_log=None, handle_signals=False)
+        guard = HttpGuard.of(s, "api")  # slow and malformed clients, bounded as on the gateway
+        self.runner = web.AppRunner(guard.app(build_app(ctx)), access_log=None, handle_signals=False)
         await self.runner.setup()
-        await web.TCPSite(self.runner, s.api_host, s.api_port, reuse_address=True).start()
+        await guard.site(self.runner, s.api_host, s.api_port, reuse_address=True).start()
         log.info("HTTP API on http://%s:%s (OpenAPI at /openapi.json)", s.api_host, s.api_port)
 
     async def on_stop(self) -> None:

@@ -24,8 +24,13 @@ from schemas.alerts import AlertEnvelope, SpikeDetected
 from schemas.review import BAD_RATINGS
 from sinks import rows
 from streams.app import Outbox, StreamApp, as_current, fail_stop, write_table
+from streams.crashpoints import declare, reached
 
 log = logging.getLogger(__name__)
+# Between the steps of a batch (streams/crashpoints.py; tests/integration/test_crash_points.py).
+ALERTS_DELIVERED, COUNTS_WRITTEN, COUNTS_DELIVERED, SINK_ALERTS_WRITTEN = (
+    "alerts.delivered", "alerts.counts_written", "alerts.counts_delivered", "sink.alerts.written")
+declare(ALERTS_DELIVERED, COUNTS_WRITTEN, COUNTS_DELIVERED, SINK_ALERTS_WRITTEN)
 
 
 def spike_line(window_id: str, bad: int, reviews: int, start: datetime, end: datetime, tz: str) -> str:
@@ -78,9 +83,12 @@ def register(sa: StreamApp) -> None:
                     log.warning(spike_line(window_id, new["bad"], new["reviews"], start, end, s.timezone))
                     await out.send(alerts_topic, window_id.encode(), AlertEnvelope(event=alert).model_dump_json().encode())
         await out.delivered()  # the alerts first ...
+        reached(ALERTS_DELIVERED)
         if staged:
             await write_table(counts, staged, out)  # ... then the counts (changelogs) that remember them
+            reached(COUNTS_WRITTEN)
             await out.delivered()
+            reached(COUNTS_DELIVERED)
 
     sa.on_classified.append(on_classified)
 
@@ -90,3 +98,4 @@ def register(sa: StreamApp) -> None:
             with fail_stop("sink-alerts"):
                 envs = rows.ALERTS.parse([ev.message for ev in events])
                 await asyncio.get_running_loop().run_in_executor(deps.store_executor, rows.ALERTS.write, deps.store, envs)
+                reached(SINK_ALERTS_WRITTEN)

@@ -14,9 +14,15 @@ from haocha.domain.reviews import classify, opens_ticket, reopens_ticket, ticket
 from schemas.review import DeadLetter, ReviewClassified, ReviewSubmitted
 from schemas.tickets import SYSTEM, OpenTicket, ReopenTicket, TicketCommandEnvelope, TicketOpened
 from streams.app import fail_stop, Outbox, StreamApp, as_current, write_table
+from streams.crashpoints import declare, reached
 from haocha.domain.intake import dead_letter, parse_submission
 
 log = logging.getLogger(__name__)
+# Between the steps of a batch (streams/crashpoints.py; tests/integration/test_crash_points.py).
+INTAKE_DONE = "intake.done"
+CLASSIFY_VERDICTS_DELIVERED, CLASSIFY_GUARD_WRITTEN, CLASSIFY_DONE = (
+    "classify.verdicts_delivered", "classify.guard_written", "classify.done")
+declare(INTAKE_DONE, CLASSIFY_VERDICTS_DELIVERED, CLASSIFY_GUARD_WRITTEN, CLASSIFY_DONE)
 
 
 class _GuardView(Mapping):
@@ -106,13 +112,14 @@ def register(sa: StreamApp) -> None:
                 for ev in events:
                     m = ev.message
                     got = parse_submission(ev.value, source=submitted, key=m.key, partition=m.partition, offset=m.offset,
-                                           received_at=now, directory=deps.directory)
+                                           received_at=now, directory=deps.directory, seal=deps.seal)
                     if isinstance(got, DeadLetter):
                         log.warning("dead letter %s at %s[%s]@%s: %s", got.reason, m.topic, m.partition, m.offset, got.detail)
                         await out.send(dead_letters, m.key, got.model_dump_json().encode())
                     else:
                         await out.send(accepted, got.hall_id.encode(), got.model_dump_json().encode())
                 await out.delivered()
+                reached(INTAKE_DONE)
 
     @app.agent(sa.accepted, name="classify")
     async def classify_reviews(stream):
@@ -130,7 +137,7 @@ def register(sa: StreamApp) -> None:
                     if verdict.classification is None:
                         dl = dead_letter(ev.value, source=accepted, reason="review_id_conflict", detail=verdict.note,
                                          key=ev.message.key, partition=ev.message.partition, offset=ev.message.offset,
-                                         failed_at=now)
+                                         failed_at=now, seal=deps.seal)
                         await out.send(dead_letters, ev.message.key, dl.model_dump_json().encode())
                         continue
                     guard.stage(updates, ev)
@@ -157,5 +164,8 @@ def register(sa: StreamApp) -> None:
                 # The verdicts and commands are in the log before the guard remembers the reviews: a crash
                 # in between classifies them again from the older guard, which gives the same verdicts.
                 await out.delivered()
+                reached(CLASSIFY_VERDICTS_DELIVERED)
                 await guard.write_behind(out)
+                reached(CLASSIFY_GUARD_WRITTEN)
                 await out.delivered()
+                reached(CLASSIFY_DONE)

@@ -13,9 +13,14 @@ import logging
 from sinks import rows
 from sinks.rows import TopicRows
 from streams.app import fail_stop, StreamApp
+from streams.crashpoints import declare, reached
 
 log = logging.getLogger(__name__)
 WRITE_ATTEMPTS = 6  # about 30 s of backoff
+# After the insert, before the ack (streams/crashpoints.py; tests/integration/test_crash_points.py).
+REVIEWS_WRITTEN, EVENTS_WRITTEN, STATES_WRITTEN, DEAD_LETTERS_WRITTEN = (
+    "sink.reviews.written", "sink.ticket_events.written", "sink.ticket_state.written", "sink.dead_letters.written")
+declare(REVIEWS_WRITTEN, EVENTS_WRITTEN, STATES_WRITTEN, DEAD_LETTERS_WRITTEN)
 
 
 def register(sa: StreamApp) -> None:
@@ -55,21 +60,25 @@ def register(sa: StreamApp) -> None:
                 finally:
                     n = await written
                 log.debug("reviews: %d received, %d new", len(docs), n)
+                reached(REVIEWS_WRITTEN)
 
     @app.agent(sa.events, name="sink-ticket-events")
     async def sink_ticket_events(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-ticket-events"):
                 await write(rows.TICKET_EVENTS, events)
+                reached(EVENTS_WRITTEN)
 
     @app.agent(sa.ticket_state, name="sink-ticket-state")
     async def sink_ticket_state(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-ticket-state"):
                 await write(rows.TICKET_STATE, events)
+                reached(STATES_WRITTEN)
 
     @app.agent(sa.dead_letters, name="sink-dead-letters")
     async def sink_dead_letters(stream):
         async for events in stream.take_events(s.sink_batch, within=s.sink_flush_seconds):
             with fail_stop("sink-dead-letters"):
                 await write(rows.DEAD_LETTERS, events)
+                reached(DEAD_LETTERS_WRITTEN)

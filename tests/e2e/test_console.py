@@ -403,6 +403,26 @@ def test_supervisor_upholds_an_appeal_and_the_review_leaves_the_denominator(cons
     assert after["bad_rate"] == pytest.approx(after["bad_count"] / after["reviews"])
 
 
+def test_a_set_password_link_from_the_cli_lets_a_new_officer_sign_in(console, open_page):
+    c = console
+    env = {**os.environ, **c.w.settings.as_env()}
+    done = subprocess.run([sys.executable, "-m", "apps.cli", "user", "add", "o-new", "--role", "officer",
+                           "--department", "D-CZJ", "--name", "钱新", "--set-password-link"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.split()[1]
+    assert link.startswith(f"{c.url}/console/")
+    page = open_page()
+    page.goto(link)
+    page.wait_for_url("**/console/password?token=*")
+    page.get_by_test_id("password-new").fill("Qian-Xin-2024!")
+    page.get_by_test_id("password-confirm").fill("Qian-Xin-2024!")
+    page.get_by_test_id("password-submit").click()
+    page.wait_for_url("**/console/login*")
+    sign_in(page, c.url, "o-new", password="Qian-Xin-2024!")
+    page.get_by_test_id("ticket-row-TK-R-CZJ-1").wait_for()
+
+
 def test_csrf_is_enforced_on_state_changing_requests(console, open_page):
     c, tid = console, "TK-R-ZSJ-4"
     page = open_page()

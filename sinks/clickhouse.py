@@ -56,6 +56,9 @@ DEAD_LETTER_COLUMNS = [
     "source", "reason", "detail", "raw", "raw_encoding", "sealed", "kafka_key", "kafka_partition", "kafka_offset",
     "failed_at", "dl_partition", "dl_offset",
 ]
+# Keys per "which are stored already" query: the keys are bound into the SQL text, and ClickHouse
+# refuses a query over max_query_size (256 KiB) — 4,000 UUID-sized keys stay well below it.
+KEY_LOOKUP_CHUNK = 4_000
 
 
 class StoreLockedError(RuntimeError):
@@ -120,11 +123,13 @@ class ClickHouseStore:
         if not rows:
             return 0
         with self._lock:
+            unique = list(set(keys))
             present = {
                 r[0]
+                for i in range(0, len(unique), KEY_LOOKUP_CHUNK)
                 for r in self.client.query(
                     f"SELECT {key_sql} FROM {self.db}.{table} WHERE {key_sql} IN %(keys)s",
-                    parameters={"keys": list(set(keys))},
+                    parameters={"keys": unique[i:i + KEY_LOOKUP_CHUNK]},
                 ).result_rows
             }
             fresh, seen = [], set(present)
@@ -132,8 +137,9 @@ class ClickHouseStore:
                 if k not in seen:  # also drops duplicates inside the batch
                     seen.add(k)
                     fresh.append(row)
-            if fresh:
-                self.client.insert(f"{self.db}.{table}", fresh, column_names=columns)
+            if fresh:  # column-oriented: clickhouse-connect serialises a column ~5x faster than rows
+                self.client.insert(f"{self.db}.{table}", [list(col) for col in zip(*fresh)], column_names=columns,
+                                   column_oriented=True)
             return len(fresh)
 
     # -- writes -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ STAMP       := $(VENV)/.installed
 # The tests get their own broker, so a developer's broker on 9092 is left alone.
 TEST_KAFKA_PORT ?= 19192
 
-.PHONY: install system-deps console-build console kafka-up kafka-down demo test test-unit soak bench clean help
+.PHONY: install system-deps console-build console kafka-up kafka-down demo test test-unit soak bench bench-report-100m clean help
 
 help:
 	@echo "make demo   - run the platform on a simulated month (May 2021) and print its report"
@@ -68,6 +68,10 @@ test-unit: $(STAMP)
 
 bench: install
 	@bash deploy/with-kafka.sh sh -c '$(PY) bench/bench_pipeline.py && $(PY) bench/bench_report.py && $(PY) bench/bench_gateway.py'
+
+# The report over 100M generated reviews (generated once into .run/bench/report-100000000).
+bench-report-100m: install
+	$(PY) bench/bench_report.py --rows 100000000
 
 clean:
 	-bash deploy/kafka.sh down --wipe

@@ -20,23 +20,30 @@ def build_deps(settings: Settings, clock: Clock | None = None):
                 clock=clock or SystemClock())
 
 
-def build_stream_app(settings: Settings, clock: Clock | None = None, with_store: bool = True):
-    """The worker: Faust agents, the ClickHouse store it owns, and the HTTP API it serves."""
+def build_store(settings: Settings):
+    """The ClickHouse store, migrated, and the one thread its calls run in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sinks.clickhouse import ClickHouseStore
+
+    store = ClickHouseStore(settings.dsn, settings.clickhouse_database)
+    store.migrate()
+    return store, ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+
+
+def build_stream_app(settings: Settings, clock: Clock | None = None, with_store: bool | None = None):
+    """The worker: the review hop, the ticket agent, the ClickHouse writer and store when it runs
+    them (`sink_in_worker`), and the HTTP API it serves."""
     from apps.api import service as api_service
-    from streams import alerts, deadline_sweep, review_agents, sink_agents, ticket_agent
+    from streams import deadline_sweep, hops, ticket_agent
     from streams.app import StreamApp
 
     deps = build_deps(settings, clock)
-    if with_store:
-        from sinks.clickhouse import ClickHouseStore
-
-        deps.store = ClickHouseStore(settings.dsn, settings.clickhouse_database)
-        deps.store.migrate()
     sa = StreamApp(deps)
-    review_agents.register(sa)
+    if settings.sink_in_worker if with_store is None else with_store:
+        deps.store, sa.store_executor = build_store(settings)
+    hops.register(sa)
     ticket_agent.register(sa)
-    sink_agents.register(sa)
     deadline_sweep.register(sa)
-    alerts.register(sa)
     api_service.register(sa)  # the HTTP API is served by the worker
     return sa

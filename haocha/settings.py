@@ -32,9 +32,13 @@ class Settings(BaseSettings):
     store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     clickhouse_dsn: str = Field("", description="chdb://PATH (embedded, default) or http(s)://user:pw@host:port/db")
     clickhouse_database: str = "haocha"
-    review_batch: int = Field(2000, ge=1, description="reviews taken per step by the review agents")
-    sink_batch: int = Field(5000, ge=1, description="rows per ClickHouse insert")
-    sink_flush_seconds: float = Field(1.0, gt=0)
+    review_batch: int = Field(5000, ge=1, description="reviews per batch of the review hop (and ticket agent)")
+    sink_batch: int = Field(20000, ge=1, description="rows per ClickHouse insert batch of the writer")
+    sink_flush_seconds: float = Field(1.0, gt=0, description="how long a writer batch may gather rows")
+    sink_in_worker: bool = Field(True, description="the worker runs the ClickHouse writer (and owns the store)")
+    instance_id: str = Field("", description="static consumer-group membership: a restarted worker with the "
+                                             "same id takes its partitions back at once")
+    session_timeout_seconds: float = Field(10.0, ge=6, description="a silent member loses its partitions after this")
 
     # Domain rules (DOMAIN.md defaults)
     directory_path: Path = PACKAGE_DATA / "directory.json"
@@ -101,6 +105,14 @@ class Settings(BaseSettings):
     @property
     def worker_url(self) -> str:
         return self.api_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def review_group(self) -> str:
+        return f"{self.app_id}-reviews"
+
+    @property
+    def writer_group(self) -> str:
+        return f"{self.app_id}-writer"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}"

@@ -1,0 +1,157 @@
+"""Reviews in one hop: intake (validate, stamp receipt), classification (count or flag, open
+tickets for counted bad reviews) and spike alerts, from reviews.submitted to reviews.classified,
+ticket commands, alerts and dead letters.
+
+Every guard key of a review (its id, its case number, its terminal, the review it follows up) and
+every alert window belongs to its hall, and reviews.submitted is keyed by hall (the gateway and the
+simulator key by hall), so each input partition's state is its own (`PartitionStates`). A review
+that arrives in another partition than its hall's (a producer that keys otherwise) is forwarded,
+stamped, to its hall's partition and classified there.
+
+Order within a batch, for crash safety: the outputs are in the log before the state that remembers
+them (guard, window counts) moves, and both before the offsets are committed. A crash in between
+classifies the batch again from older state, which gives the same verdicts (the counting rules'
+replay property), the same ticket commands and alerts with the same ids; consumers drop copies.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from aiokafka import TopicPartition
+
+from haocha.domain.alerts import SpikeRule, observe, windows_of
+from haocha.domain.deadlines import due_after
+from haocha.domain.intake import dead_letter, parse_submission
+from haocha.domain.reviews import classify, opens_ticket, reopens_ticket, ticket_id_for
+from schemas import topics as t
+from schemas.alerts import AlertEnvelope, SpikeDetected
+from schemas.review import BAD_RATINGS, DeadLetter, ReviewClassified, ReviewSubmitted
+from schemas.tickets import SYSTEM, OpenTicket, ReopenTicket, TicketCommandEnvelope, TicketOpened
+from streams import crashpoints
+from streams.kafka_batch import Emitter, partition_for
+from streams.partition_state import PartitionStates, StagedView
+
+log = logging.getLogger(__name__)
+
+AFTER_OUTPUT, AFTER_CHANGELOG, BEFORE_COMMIT = "reviews.after_output", "reviews.after_changelog", "reviews.before_commit"
+crashpoints.declare(AFTER_OUTPUT, AFTER_CHANGELOG, BEFORE_COMMIT)
+
+
+def open_ticket_command(review: ReviewSubmitted, department_id: str, deps) -> TicketCommandEnvelope:
+    """Deterministic: replaying the same review produces the very same command."""
+    cal, policy = deps.calendar, deps.policy
+    opened_at = review.received_at or review.happened_at
+    tid = ticket_id_for(review.review_id)
+    return TicketCommandEnvelope(
+        command_id=f"open:{review.review_id}", ticket_id=tid, issued_at=opened_at, actor=SYSTEM,
+        command=OpenTicket(opened=TicketOpened(
+            review_id=review.review_id, case_no=review.case_no, hall_id=review.hall_id,
+            window_id=review.window_id, department_id=department_id, staff_id=review.staff_id,
+            item_name=review.item_name, rating=review.rating, reasons=review.reasons, comment=review.comment,
+            real_name=review.is_real_name, phone=review.evaluator.phone, happened_at=review.happened_at,
+            contact_due=due_after(opened_at, policy.contact_working_days, cal),
+            resolve_due=due_after(opened_at, policy.resolve_working_days, cal),
+        )),
+    )
+
+
+def reopen_ticket_command(review: ReviewSubmitted) -> TicketCommandEnvelope:
+    return TicketCommandEnvelope(
+        command_id=f"reopen:{review.review_id}", ticket_id=ticket_id_for(review.follow_up_of),
+        issued_at=review.received_at or review.happened_at, actor=SYSTEM,
+        command=ReopenTicket(follow_up_review_id=review.review_id, rating=review.rating))
+
+
+class ReviewHop:
+    """The batch handler (streams.kafka_batch.BatchHandler) of the review hop."""
+
+    def __init__(self, deps, producer_partitions: dict[str, int], state_dir: Path):
+        s = deps.settings
+        self.deps = deps
+        self.rules = deps.rules
+        self.spike = SpikeRule()
+        self.submitted, self.classified = s.topic(t.REVIEWS_SUBMITTED.name), s.topic(t.REVIEWS_CLASSIFIED.name)
+        self.commands, self.alerts = s.topic(t.TICKET_COMMANDS.name), s.topic(t.ALERTS.name)
+        self.dead_letters = s.topic(t.DEAD_LETTERS.name)
+        self.partitions = producer_partitions
+        self.states = PartitionStates(state_dir, s.topic(t.REVIEW_STATE.name), s.kafka_bootstrap)
+        self.producer = None  # set by the runner before the first batch
+
+    async def assigned(self, tps: set[TopicPartition]) -> None:
+        await self.states.open(tp.partition for tp in tps if tp.topic == self.submitted)
+
+    async def revoked(self, tps: set[TopicPartition]) -> None:
+        self.states.close(tp.partition for tp in tps if tp.topic == self.submitted)
+
+    async def process(self, batch: dict[TopicPartition, list]) -> None:
+        out = Emitter(self.producer, self.partitions)
+        now = self.deps.clock.now()
+        for tp, records in batch.items():
+            state = self.states.view(tp.partition)
+            for rec in records:
+                self._one(rec, tp.partition, state, out, now)
+        await out.delivered()
+        crashpoints.reached(AFTER_OUTPUT)
+        ends = await self.states.deliver_changelog(out)
+        crashpoints.reached(AFTER_CHANGELOG)
+        self.states.write_local(ends)
+
+    def _one(self, rec, partition: int, state: StagedView, out: Emitter, now: datetime) -> None:
+        got = parse_submission(rec.value, source=self.submitted, key=rec.key, partition=partition, offset=rec.offset,
+                               received_at=now, directory=self.deps.directory)
+        if isinstance(got, DeadLetter):
+            log.warning("dead letter %s at %s[%s]@%s: %s", got.reason, self.submitted, partition, rec.offset, got.detail)
+            out.send(self.dead_letters, rec.key, got.model_dump_json().encode())
+            return
+        review = got
+        hall = review.hall_id.encode()
+        home = partition_for(hall, self.partitions[self.submitted])
+        if home != partition:
+            out.send(self.submitted, hall, review.model_dump_json().encode(), partition=home)
+            return
+        verdict, updates = classify(review, state, self.rules)
+        if verdict.classification is None:
+            dl = dead_letter(rec.value, source=self.submitted, reason="review_id_conflict", detail=verdict.note,
+                             key=rec.key, partition=partition, offset=rec.offset, failed_at=now)
+            out.send(self.dead_letters, rec.key, dl.model_dump_json().encode())
+            return
+        state.stage(updates)
+        department = self.deps.directory.department_for(review.hall_id, review.window_id)
+        ticket_id = None
+        if opens_ticket(review, verdict):
+            cmd = open_ticket_command(review, department, self.deps)
+        elif reopens_ticket(review, verdict):
+            cmd = reopen_ticket_command(review)
+        else:
+            cmd = None
+        if cmd is not None:
+            ticket_id = cmd.ticket_id
+            out.send(self.commands, ticket_id.encode(), cmd.model_dump_json().encode())
+        verdict_out = ReviewClassified(review=review, classification=verdict.classification, counted=verdict.counted,
+                                       department_id=department, ticket_id=ticket_id, note=verdict.note,
+                                       classified_at=now)
+        out.send(self.classified, hall, verdict_out.model_dump_json().encode(), partition=partition)
+        if verdict.counted:
+            self._observe(review, department, state, out)
+
+    def _observe(self, review: ReviewSubmitted, department: str, state: StagedView, out: Emitter) -> None:
+        """Spike alerts: the hopping windows of the review's service window (streams/alerts docs)."""
+        bad = review.rating in BAD_RATINGS
+        for start, end in windows_of(review.happened_at, self.spike):
+            key = f"win:{review.window_id}@{start.isoformat()}"
+            old = state.get(key)
+            new, spike = observe(old, review.review_id, bad, self.spike)
+            if new != old:
+                state.stage({key: new})
+            if spike:
+                alert = SpikeDetected(
+                    alert_id=key[4:], hall_id=review.hall_id, window_id=review.window_id, department_id=department,
+                    window_start=start, window_end=end, reviews=new["reviews"], bad=new["bad"],
+                    detected_at=self.deps.clock.now(),
+                )
+                log.warning("bad-review spike at %s: %d of %d bad in %s–%s", review.window_id, new["bad"],
+                            new["reviews"], start, end)
+                out.send(self.alerts, review.window_id.encode(), AlertEnvelope(event=alert).model_dump_json().encode())

@@ -47,3 +47,13 @@ def build_stream_app(settings: Settings, clock: Clock | None = None, with_store:
     deadline_sweep.register(sa)
     api_service.register(sa)  # the HTTP API is served by the worker
     return sa
+
+
+def build_writer(settings: Settings):
+    """`haocha sink`: the ClickHouse writer alone, and the store it owns."""
+    from streams.hops import Hops
+
+    store, executor = build_store(settings)
+    hops = Hops(settings)
+    hops.add_writer(store, executor)
+    return hops, store

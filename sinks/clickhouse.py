@@ -27,6 +27,7 @@ from schemas.review import RATING_SCORES, DeadLetter, ReviewClassified
 from schemas.tickets import TicketEventEnvelope
 
 log = logging.getLogger(__name__)
+KEYS_PER_LOOKUP = 5000
 SCHEMA_FILES = sorted((Path(__file__).parent).glob("*.sql"))
 
 REVIEW_COLUMNS = [
@@ -108,13 +109,13 @@ class ClickHouseStore:
         if not rows:
             return 0
         with self._lock:
-            present = {
-                r[0]
-                for r in self.client.query(
+            unique = list(set(keys))
+            present = set()
+            for i in range(0, len(unique), KEYS_PER_LOOKUP):  # a query's text is limited (256 KB)
+                present.update(r[0] for r in self.client.query(
                     f"SELECT {key_sql} FROM {self.db}.{table} WHERE {key_sql} IN %(keys)s",
-                    parameters={"keys": list(set(keys))},
-                ).result_rows
-            }
+                    parameters={"keys": unique[i:i + KEYS_PER_LOOKUP]},
+                ).result_rows)
             fresh, seen = [], set(present)
             for k, row in zip(keys, rows):
                 if k not in seen:  # also drops duplicates inside the batch

@@ -17,18 +17,20 @@ replay property), the same ticket commands and alerts with the same ids; consume
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import orjson
 from aiokafka import TopicPartition
+from pydantic import TypeAdapter
 
 from haocha.domain.alerts import SpikeRule, observe, windows_of
 from haocha.domain.deadlines import due_after
 from haocha.domain.intake import dead_letter, parse_submission
-from haocha.domain.reviews import classify, opens_ticket, reopens_ticket, ticket_id_for
+from haocha.domain.reviews import Verdict, classify, opens_ticket, reopens_ticket, ticket_id_for
 from schemas import topics as t
 from schemas.alerts import AlertEnvelope, SpikeDetected
-from schemas.review import BAD_RATINGS, DeadLetter, ReviewClassified, ReviewSubmitted
+from schemas.review import BAD_RATINGS, DeadLetter, ReviewSubmitted
 from schemas.tickets import SYSTEM, OpenTicket, ReopenTicket, TicketCommandEnvelope, TicketOpened
 from streams import crashpoints
 from streams.kafka_batch import Emitter, partition_for
@@ -58,6 +60,24 @@ def open_ticket_command(review: ReviewSubmitted, department_id: str, deps) -> Ti
     )
 
 
+_DATETIME = TypeAdapter(datetime)
+
+
+def classified_json(review: ReviewSubmitted, verdict: Verdict, department_id: str, ticket_id: str | None,
+                    classified_at_json: bytes) -> bytes:
+    """The bytes of `ReviewClassified(...).model_dump_json()`, without building and validating
+    the model again around a review that is already valid (tests/unit/test_review_hop.py)."""
+    return b"".join((
+        b'{"schema_version":1,"review":', review.model_dump_json().encode(),
+        b',"classification":', orjson.dumps(verdict.classification.value),
+        b',"counted":', b"true" if verdict.counted else b"false",
+        b',"department_id":', orjson.dumps(department_id),
+        b',"ticket_id":', orjson.dumps(ticket_id),
+        b',"note":', orjson.dumps(verdict.note),
+        b',"classified_at":', classified_at_json, b"}",
+    ))
+
+
 def reopen_ticket_command(review: ReviewSubmitted) -> TicketCommandEnvelope:
     return TicketCommandEnvelope(
         command_id=f"reopen:{review.review_id}", ticket_id=ticket_id_for(review.follow_up_of),
@@ -73,6 +93,8 @@ class ReviewHop:
         self.deps = deps
         self.rules = deps.rules
         self.spike = SpikeRule()
+        self._cacheable = self.spike.size % self.spike.step == timedelta(0)
+        self._window_cache: dict[float, list] = {}
         self.submitted, self.classified = s.topic(t.REVIEWS_SUBMITTED.name), s.topic(t.REVIEWS_CLASSIFIED.name)
         self.commands, self.alerts = s.topic(t.TICKET_COMMANDS.name), s.topic(t.ALERTS.name)
         self.dead_letters = s.topic(t.DEAD_LETTERS.name)
@@ -89,17 +111,18 @@ class ReviewHop:
     async def process(self, batch: dict[TopicPartition, list]) -> None:
         out = Emitter(self.producer, self.partitions)
         now = self.deps.clock.now()
+        now_json = _DATETIME.dump_json(now)
         for tp, records in batch.items():
             state = self.states.view(tp.partition)
             for rec in records:
-                self._one(rec, tp.partition, state, out, now)
+                self._one(rec, tp.partition, state, out, now, now_json)
         await out.delivered()
         crashpoints.reached(AFTER_OUTPUT)
         ends = await self.states.deliver_changelog(out)
         crashpoints.reached(AFTER_CHANGELOG)
         self.states.write_local(ends)
 
-    def _one(self, rec, partition: int, state: StagedView, out: Emitter, now: datetime) -> None:
+    def _one(self, rec, partition: int, state: StagedView, out: Emitter, now: datetime, now_json: bytes) -> None:
         got = parse_submission(rec.value, source=self.submitted, key=rec.key, partition=partition, offset=rec.offset,
                                received_at=now, directory=self.deps.directory)
         if isinstance(got, DeadLetter):
@@ -130,18 +153,29 @@ class ReviewHop:
         if cmd is not None:
             ticket_id = cmd.ticket_id
             out.send(self.commands, ticket_id.encode(), cmd.model_dump_json().encode())
-        verdict_out = ReviewClassified(review=review, classification=verdict.classification, counted=verdict.counted,
-                                       department_id=department, ticket_id=ticket_id, note=verdict.note,
-                                       classified_at=now)
-        out.send(self.classified, hall, verdict_out.model_dump_json().encode(), partition=partition)
+        out.send(self.classified, hall, classified_json(review, verdict, department, ticket_id, now_json),
+                 partition=partition)
         if verdict.counted:
             self._observe(review, department, state, out)
+
+    def _windows(self, at: datetime) -> list[tuple[datetime, datetime, str]]:
+        """`windows_of(at)` with the windows' key suffixes. When the window size is a multiple of
+        its step, the windows depend only on the step `at` falls in: computed once per step."""
+        step = self.spike.step.total_seconds()
+        ts = at.timestamp()
+        bucket = ts - ts % step if self._cacheable else ts
+        got = self._window_cache.get(bucket)
+        if got is None:
+            if len(self._window_cache) > 100_000:
+                self._window_cache.clear()
+            got = self._window_cache[bucket] = [(a, b, a.isoformat()) for a, b in windows_of(at, self.spike)]
+        return got
 
     def _observe(self, review: ReviewSubmitted, department: str, state: StagedView, out: Emitter) -> None:
         """Spike alerts: the hopping windows of the review's service window (streams/alerts docs)."""
         bad = review.rating in BAD_RATINGS
-        for start, end in windows_of(review.happened_at, self.spike):
-            key = f"win:{review.window_id}@{start.isoformat()}"
+        for start, end, suffix in self._windows(review.happened_at):
+            key = f"win:{review.window_id}@{suffix}"
             old = state.get(key)
             new, spike = observe(old, review.review_id, bad, self.spike)
             if new != old:

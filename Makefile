@@ -8,7 +8,7 @@ STAMP       := $(VENV)/.installed
 # The tests get their own broker, so a developer's broker on 9092 is left alone.
 TEST_KAFKA_PORT ?= 19192
 
-.PHONY: install system-deps kafka-up kafka-down demo test test-unit bench clean help
+.PHONY: install system-deps console-build kafka-up kafka-down demo test test-unit bench clean help
 
 help:
 	@echo "make demo   - run the platform on a simulated month (May 2021) and print its report"
@@ -22,7 +22,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	@touch $(STAMP)
 
-install: $(STAMP) system-deps
+CONSOLE_STAMP := console/dist/.built
+
+# The web console: npm ci from the committed lock file, then the Vite build the worker serves.
+$(CONSOLE_STAMP): console/package-lock.json console/package.json $(shell find console/src console/index.html console/vite.config.ts -type f 2>/dev/null)
+	cd console && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+	@touch $(CONSOLE_STAMP)
+
+console-build: $(CONSOLE_STAMP)
+
+install: $(STAMP) system-deps console-build
 
 # Debian packages: a CJK font and poppler for the report, Chromium for the kiosk page test.
 system-deps:

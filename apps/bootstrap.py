@@ -1,13 +1,20 @@
-"""The composition root: the one place where ports meet their adapters."""
+"""The composition root: the one place where ports meet their adapters. Every process is built
+here, explicitly: the worker (agents, its store and the HTTP API it serves) and the gateway."""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.adapters.clock import Clock, SystemClock
 from haocha.domain.directory import Directory
 from haocha.settings import Settings
+
+if TYPE_CHECKING:  # imported where used, so the gateway process never loads the worker and back
+    from apps.api.service import ApiService
+    from apps.gateway.server import GatewayParts
+    from streams.app import StreamApp
 
 log = logging.getLogger(__name__)
 
@@ -21,39 +28,77 @@ def build_deps(settings: Settings, clock: Clock | None = None):
 
 
 def build_store(settings: Settings):
-    """The ClickHouse store, migrated, and the one thread its calls run in."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """The ClickHouse store, migrated."""
     from sinks.clickhouse import ClickHouseStore
 
-    store = ClickHouseStore(settings.dsn, settings.clickhouse_database)
+    store = ClickHouseStore(settings.dsn, settings.clickhouse_database, settings.timezone)
     store.migrate()
-    return store, ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+    return store
 
 
 def build_stream_app(settings: Settings, clock: Clock | None = None, with_store: bool | None = None):
     """The worker: the review hop, the ticket agent, the ClickHouse writer and store when it runs
     them (`sink_in_worker`), and the HTTP API it serves."""
-    from apps.api import service as api_service
-    from streams import deadline_sweep, hops, ticket_agent
+    from streams import deadline_sweep, ticket_agent
     from streams.app import StreamApp
+    from streams.hops import HopsService
 
     deps = build_deps(settings, clock)
     sa = StreamApp(deps)
     if settings.sink_in_worker if with_store is None else with_store:
-        deps.store, sa.store_executor = build_store(settings)
-    hops.register(sa)
+        deps.store = build_store(settings)
+    sa.hops = HopsService(sa)  # the review hop (and the ClickHouse writer), on plain aiokafka
+    sa.app.service(sa.hops)
     ticket_agent.register(sa)
     deadline_sweep.register(sa)
-    api_service.register(sa)  # the HTTP API is served by the worker
+    sa.app.service(build_api(sa))  # the HTTP API is served by the worker, started after its tables
     return sa
+
+
+def build_api(sa: StreamApp) -> ApiService:
+    """The HTTP API inside the worker: a command bus on the worker's own topics, and its users."""
+    from apps.api.service import ApiService
+    from haocha.adapters.command_bus import KafkaCommandBus
+    from haocha.auth.bearer import Authenticator
+    from haocha.auth.users import UserFile
+
+    s = sa.deps.settings
+    bus = KafkaCommandBus(s, sa.commands.get_topic_name(), sa.outcomes.get_topic_name(),
+                          timeout=s.command_timeout_seconds)
+    return ApiService(sa, bus, Authenticator(UserFile(s.users_path(s.data_dir)), s.admin_token))
+
+
+def build_gateway(settings: Settings, clock: Clock | None = None) -> GatewayParts:
+    """The terminal gateway: its registry and the stream's verdicts read from Kafka, reviews and
+    dead letters published to Kafka, outcomes remembered in its own SQLite file."""
+    from apps.gateway.classified import ClassifiedTail
+    from apps.gateway.crypto import KeySealer
+    from apps.gateway.idempotency import IdempotencyStore
+    from apps.gateway.publisher import KafkaPublisher
+    from apps.gateway.registry import KafkaRegistry
+    from apps.gateway.server import GatewayParts
+    from apps.gateway.service import Gateway
+
+    clock = clock or SystemClock()
+    secret = settings.secret_key.get_secret_value()
+    if secret == "change-me-in-production":
+        log.warning("HAOCHA_SECRET_KEY is the default: terminal keys are sealed with a known secret")
+    store = IdempotencyStore(settings.data_dir / "gateway" / "idempotency.sqlite")
+    publisher = KafkaPublisher(settings, settings.gateway_produce_timeout_seconds, clock)
+    registry = KafkaRegistry(settings, KeySealer(secret))
+    keep_seconds = settings.gateway_idempotency_days * 86400
+    tail = ClassifiedTail(settings, store, keep_seconds) if settings.gateway_classified_tail else None
+    gateway = Gateway(settings, Directory.load(settings.directory_path), registry, publisher, store, clock)
+    return GatewayParts(gateway=gateway, publisher=publisher, registry=registry, store=store, tail=tail)
 
 
 def build_writer(settings: Settings):
     """`haocha sink`: the ClickHouse writer alone, and the store it owns."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from streams.hops import Hops
 
-    store, executor = build_store(settings)
+    store = build_store(settings)
     hops = Hops(settings)
-    hops.add_writer(store, executor)
+    hops.add_writer(store, ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse"))
     return hops, store

@@ -6,12 +6,13 @@ import argparse
 import logging
 import sys
 
-from apps.commands import demo, rebuild, report, schemas, simulate, sink, ticket, topics, user, worker
+from apps.commands import alerts, demo, health, rebuild, report, schemas, simulate, sink, ticket, topics, user, worker
 from apps.gateway import cli as gateway_cli
 
 # Each module exposes register(subparsers); a subcommand sets `func(args) -> int`. Listed, not
 # discovered: a missing module is an import error, never a silently missing command.
-COMMAND_MODULES = (worker, sink, topics, simulate, demo, report, ticket, user, schemas, rebuild, gateway_cli)
+COMMAND_MODULES = (worker, sink, topics, simulate, demo, report, ticket, alerts, user, schemas, rebuild, gateway_cli,
+                   health)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",  # local time with its offset, like every time the console shows
     )
     if not args.verbose:  # libraries that narrate every request or glyph at INFO
         for noisy in ("httpx", "fontTools", "aiokafka", "matplotlib"):

@@ -39,13 +39,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, Broker, free_port, log  # noqa: E402
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
+from aiokafka.admin import NewTopic  # noqa: E402
 from aiokafka.errors import GroupCoordinatorNotAvailableError  # noqa: E402
 
 from apps.bootstrap import build_deps  # noqa: E402
 from apps.simulate.pipeline import groups as pipeline_groups  # noqa: E402
 from apps.simulate.traffic import TrafficPlan, generate  # noqa: E402
+from haocha.adapters import kafka  # noqa: E402
 from haocha.adapters.kafka import ensure_topics, group_lag, produce_all  # noqa: E402
 from haocha.settings import Settings  # noqa: E402
 from schemas.topics import REVIEWS_SUBMITTED  # noqa: E402
@@ -231,17 +231,17 @@ async def raw_hop(broker: Broker, args, subs) -> Result:
     per fetched batch, await delivery then commit (what any at-least-once hop must do)."""
     s, _ = run_settings(broker, "hop", args.partitions)
     source, sink = s.topic("hop.in"), s.topic("hop.out")
-    admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap)
+    admin = kafka.admin(s)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, num_partitions=s.partitions, replication_factor=1) for t in (source, sink)])
     finally:
         await admin.close()
     n = await produce_all(s, source, ((x.key, x.value) for x in subs))
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=s.kafka_bootstrap, group_id=f"{s.app_id}-rawhop",
-                                enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=10_000,
-                                fetch_max_bytes=50 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)
-    producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=5, max_batch_size=512 * 1024)
+    consumer = kafka.consumer(s, source, group_id=f"{s.app_id}-rawhop", auto_offset_reset="earliest",
+                              max_poll_records=10_000, fetch_max_bytes=50 * 1024 * 1024,
+                              max_partition_fetch_bytes=8 * 1024 * 1024)
+    producer = kafka.producer(s, linger_ms=5, max_batch_size=512 * 1024)
     await producer.start()
     await consumer.start()
     cpu0 = time.process_time()

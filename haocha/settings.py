@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,18 +27,27 @@ class Settings(BaseSettings):
     replication: int = Field(1, ge=1)
 
     # Worker and its state
-    app_id: str = "haocha"
+    # Faust's app id names the consumer group and the tables' changelog topics
+    # (`<app id>-<table>-changelog`). It follows the topic prefix unless set, so two deployments on
+    # one broker (different prefixes) never share state; the default deployment keeps "haocha".
+    app_id: str = Field("", description="default: the topic prefix")
     data_dir: Path = Path(".run/data")
     store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     clickhouse_dsn: str = Field("", description="chdb://PATH (embedded, default) or http(s)://user:pw@host:port/db")
     clickhouse_database: str = "haocha"
-    review_batch: int = Field(5000, ge=1, description="reviews per batch of the review hop (and ticket agent)")
+    # Per batch: how many messages one step takes. The review hop takes what one fetch returns (up
+    # to review_batch); the ticket agent (Faust) waits briefly for more; the ClickHouse writer
+    # gathers rows for up to sink_flush_seconds, since an insert's cost is mostly per insert.
+    review_batch: int = Field(5000, ge=1, description="reviews per batch of the review hop")
+    ticket_batch: int = Field(2000, ge=1, description="commands taken per step by the ticket agent")
+    ticket_flush_seconds: float = Field(0.05, gt=0)
     sink_batch: int = Field(20000, ge=1, description="rows per ClickHouse insert batch of the writer")
     sink_flush_seconds: float = Field(1.0, gt=0, description="how long a writer batch may gather rows")
     sink_in_worker: bool = Field(True, description="the worker runs the ClickHouse writer (and owns the store)")
     instance_id: str = Field("", description="static consumer-group membership: a restarted worker with the "
                                              "same id takes its partitions back at once")
     session_timeout_seconds: float = Field(10.0, ge=6, description="a silent member loses its partitions after this")
+    progress_seconds: float = Field(30.0, ge=0, description="a progress line in the worker's log this often; 0 = none")
 
     # Domain rules (DOMAIN.md defaults)
     directory_path: Path = PACKAGE_DATA / "directory.json"
@@ -62,6 +71,23 @@ class Settings(BaseSettings):
     # Default: <data_dir>/users.json. Shared by the worker and `haocha user`.
     users_file: Path | None = None
     secret_key: SecretStr = SecretStr("change-me-in-production")
+    person_token_days: float = Field(30.0, ge=0, description="tokens of people's accounts expire after; 0 = never")
+    machine_token_days: float = Field(0.0, ge=0, description="tokens of `--machine` accounts expire after; 0 = never")
+    auth_threads: int = Field(2, ge=1, description="threads for password/token hashing (off the event loop)")
+    auth_max_waiting: int = Field(32, ge=1, description="hash checks waiting beyond this are answered 429")
+    auth_cache_seconds: float = Field(60.0, ge=0, description="a verified credential is not hashed again for this long")
+    auth_lockout_failures: int = Field(5, ge=1, description="failed sign-ins per user id before lock-out")
+    auth_address_failures: int = Field(20, ge=1, description="failed authentications per client address before 429")
+    auth_lockout_minutes: float = Field(15.0, gt=0, description="window of the failure counts above")
+    session_idle_minutes: float = Field(30.0, gt=0, description="a console session ends after this long unused")
+    session_absolute_hours: float = Field(12.0, gt=0, description="a console session ends this long after sign-in")
+    set_password_link_hours: float = Field(72.0, gt=0, description="a set-password link works this long, once")
+
+    # Console (served by the worker)
+    console_dir: Path | None = Field(None, description="built console (default: console/dist of the checkout)")
+    evidence_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="largest evidence file")
+    stream_ping_seconds: float = Field(15.0, gt=0, description="keep-alive comment on the ticket event stream")
+    stream_client_queue: int = Field(256, ge=1, description="events buffered per stream client before it is dropped")
 
     # Gateway (terminals)
     gateway_host: str = "127.0.0.1"
@@ -84,6 +110,13 @@ class Settings(BaseSettings):
     gateway_kiosk_allow_from: str = Field(
         "", description="comma-separated networks (CIDR) whose browsers may use kiosk pages; empty = any")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _app_id_follows_the_prefix(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("app_id"):
+            data = {**data, "app_id": data.get("topic_prefix") or cls.model_fields["topic_prefix"].default}
+        return data
+
     @property
     def kiosk_networks(self) -> tuple:
         import ipaddress
@@ -94,6 +127,13 @@ class Settings(BaseSettings):
     @property
     def algorithms(self) -> tuple[str, ...]:
         return tuple(a.strip() for a in self.gateway_algorithms.split(",") if a.strip())
+
+    @property
+    def directory_file(self) -> Path:
+        """The routing table in force: the copy an admin saved from the console (in the data dir),
+        else `directory_path`."""
+        edited = self.data_dir / "directory.json"
+        return edited if edited.exists() else self.directory_path
 
     def users_path(self, data_dir: Path | None = None) -> Path:
         return self.users_file or (data_dir or self.data_dir) / "users.json"

@@ -49,6 +49,7 @@ class TicketOpened(_Message):
 class TicketAssigned(_Message):
     type: Literal["TicketAssigned"] = "TicketAssigned"
     officer_id: str
+    previous_officer_id: str | None = None  # who had it before (None: it was unassigned)
 
 
 class ContactRecorded(_Message):
@@ -182,6 +183,16 @@ class OpenTicket(_Message):
 class AssignTicket(_Message):
     kind: Literal["AssignTicket"] = "AssignTicket"
     officer_id: str
+    # The assignee's user record as the API found it when the command was issued (None: no active
+    # user has this id). Set by the API, never by the caller, so the pure domain can judge
+    # eligibility and a replay judges it the same way.
+    assignee: Actor | None = None
+
+
+class ClaimTicket(_Message):
+    """An officer takes an unassigned ticket of the own department."""
+
+    kind: Literal["ClaimTicket"] = "ClaimTicket"
 
 
 class RecordContact(_Message):
@@ -243,6 +254,7 @@ TicketCommand = Annotated[
     Union[
         OpenTicket,
         AssignTicket,
+        ClaimTicket,
         RecordContact,
         RecordRectification,
         GiveFeedback,

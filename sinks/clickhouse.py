@@ -2,7 +2,8 @@
 
 The DSN picks the engine: `chdb://PATH` is ClickHouse embedded in this process (one process at a
 time may open a PATH: the worker owns it while it runs), `http(s)://` a server or cluster. The SQL
-is the same for both.
+is the same for both. SQL text names the database `{db}` and the time zone `{tz}` (times are stored
+and bucketed in local time); the store puts its own in.
 
 Writes are idempotent: each batch first asks which of its keys are already stored and inserts only
 the rest. One writer per table (the worker's sink) makes that race-free, so a batch replayed after
@@ -19,16 +20,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import clickhouse_connect
 
 from haocha.domain.privacy import mask_phone
+from haocha.settings import Settings
 from schemas.review import RATING_SCORES, DeadLetter, ReviewClassified
 from schemas.tickets import TicketEventEnvelope
 
 log = logging.getLogger(__name__)
 KEYS_PER_LOOKUP = 5000
 SCHEMA_FILES = sorted((Path(__file__).parent).glob("*.sql"))
+DEFAULT_TIMEZONE = Settings.model_fields["timezone"].default
 
 REVIEW_COLUMNS = [
     "review_id", "case_no", "channel", "hall_id", "window_id", "department_id", "staff_id", "item_code",
@@ -79,16 +83,24 @@ def connect(dsn: str, database: str = "haocha"):
 class ClickHouseStore:
     """All of Haocha's ClickHouse I/O. Calls are serialised: the embedded engine wants one caller."""
 
-    def __init__(self, dsn: str, database: str = "haocha"):
+    def __init__(self, dsn: str, database: str = "haocha", timezone: str = DEFAULT_TIMEZONE):
         self.dsn = dsn
         self.db = database
+        self.tz = ZoneInfo(timezone)  # an unknown zone fails here, not inside a query
         self.client = connect(dsn, database)
         self._lock = threading.Lock()
+
+    @property
+    def timezone(self) -> str:
+        return self.tz.key
+
+    def _bind(self, sql: str) -> str:
+        return sql.replace("{db}", self.db).replace("{tz}", self.timezone)
 
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> None:
         for path in SCHEMA_FILES:
-            for statement in _statements(path.read_text(encoding="utf-8").replace("{db}", self.db)):
+            for statement in _statements(self._bind(path.read_text(encoding="utf-8"))):
                 self.command(statement)
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -98,11 +110,11 @@ class ClickHouseStore:
 
     def query(self, sql: str, parameters: dict | None = None) -> list[tuple]:
         with self._lock:
-            return self.client.query(sql.replace("{db}", self.db), parameters=parameters).result_rows
+            return self.client.query(self._bind(sql), parameters=parameters).result_rows
 
     def query_dicts(self, sql: str, parameters: dict | None = None) -> list[dict]:
         with self._lock:
-            res = self.client.query(sql.replace("{db}", self.db), parameters=parameters)
+            res = self.client.query(self._bind(sql), parameters=parameters)
             return [dict(zip(res.column_names, row)) for row in res.result_rows]
 
     def _insert_new(self, table: str, columns: list[str], rows: list[list], key_sql: str, keys: list) -> int:

@@ -11,17 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from haocha.domain.metrics import GRANULARITY_SQL, ROLLUP_COMPONENTS, SCORE_SQL, Components, metric_values
+from haocha.domain.metrics import ROLLUP_COMPONENTS, Components, metric_values
+from sinks.rollups import GRANULARITY_SQL
+from sinks.sql import BAD, GOOD, SCORE, at
 
 SCOPES = {"window": "window_id", "department": "department_id", "hall": "hall_id"}
 GRANULARITIES = tuple(GRANULARITY_SQL)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-_T = "fromUnixTimestamp64Milli(toInt64(%({name})s), 'Asia/Shanghai')"
+START, END = at("start"), at("end")
 
 
-def _ms(t: datetime) -> int:
+def _ms(t: datetime, tz: ZoneInfo) -> int:
     if t.tzinfo is None:
-        t = t.replace(tzinfo=SHANGHAI)
+        t = t.replace(tzinfo=tz)
     return int(round(t.timestamp() * 1000))
 
 
@@ -36,11 +37,11 @@ def _check(scope: str, granularity: str | None = None) -> str:
 def _invalidated_sql(key: str, bucket: str) -> str:
     """Review components of the invalidated reviews (latest ticket state), to subtract."""
     return f"""
-    SELECT {bucket} AS b, {key} AS k, count() AS reviews, countIf(rating >= 4) AS good,
-           countIf(rating <= 2) AS bad, sum(toUInt64({SCORE_SQL})) AS score_sum,
-           countIf(rating <= 2 AND real_name) AS real_name_bad
+    SELECT {bucket} AS b, {key} AS k, count() AS reviews, countIf({GOOD}) AS good,
+           countIf({BAD}) AS bad, sum(toUInt64({SCORE})) AS score_sum,
+           countIf({BAD} AND real_name) AS real_name_bad
     FROM {{db}}.tickets FINAL
-    WHERE status = 'invalidated' AND happened_at >= {_T.format(name='start')} AND happened_at < {_T.format(name='end')}
+    WHERE status = 'invalidated' AND happened_at >= {START} AND happened_at < {END}
     GROUP BY b, k"""
 
 
@@ -50,7 +51,7 @@ def _closed_sql(key: str, bucket: str) -> str:
            countIf(status = 'closed' AND closed_at <= resolve_due) AS closed_on_time,
            countIf(real_name AND contacted_at IS NOT NULL AND status != 'invalidated') AS contacted
     FROM {{db}}.tickets FINAL
-    WHERE happened_at >= {_T.format(name='start')} AND happened_at < {_T.format(name='end')}
+    WHERE happened_at >= {START} AND happened_at < {END}
     GROUP BY b, k"""
 
 
@@ -59,12 +60,12 @@ def stats(store, scope: str, granularity: str, start: datetime, end: datetime, i
     (reviews, good rate, bad count, bad rate, satisfaction, closed, rectification rate, on-time
     rate, return-visit rate). Mean working days to close is a report figure (needs the calendar)."""
     key = _check(scope, granularity)
-    params = {"start": _ms(start), "end": _ms(end), "g": granularity}
+    params = {"start": _ms(start, store.tz), "end": _ms(end, store.tz), "g": granularity}
     sums = ", ".join(f"sum({k}) AS {k}" for k in ROLLUP_COMPONENTS)
     rows = store.query_dicts(f"""
         SELECT bucket AS b, {key} AS k, {sums}
         FROM {{db}}.review_rollups
-        WHERE granularity = %(g)s AND bucket >= {_T.format(name='start')} AND bucket < {_T.format(name='end')}
+        WHERE granularity = %(g)s AND bucket >= {START} AND bucket < {END}
         GROUP BY b, k""", params)
     acc: dict[tuple, Components] = {}
     for r in rows:
@@ -83,13 +84,13 @@ def stats(store, scope: str, granularity: str, start: datetime, end: datetime, i
             continue
         vals = metric_values(c)
         vals.pop("mean_days_to_close", None)
-        out.append({"bucket": _aware(b), "scope": scope, "id": k, **vals, "components": vars(c).copy()})
+        out.append({"bucket": _aware(b, store.tz), "scope": scope, "id": k, **vals, "components": vars(c).copy()})
     return out
 
 
 def heatmap(store, start: datetime, end: datetime, scope: str | None = None, scope_id: str | None = None) -> list[dict]:
     """Satisfaction by weekday (1 = Monday) and hour of day (local time), over [start, end)."""
-    where, params = "", {"start": _ms(start), "end": _ms(end)}
+    where, params = "", {"start": _ms(start, store.tz), "end": _ms(end, store.tz)}
     where_inv = ""
     if scope:
         key = _check(scope)
@@ -100,16 +101,16 @@ def heatmap(store, start: datetime, end: datetime, scope: str | None = None, sco
         SELECT toDayOfWeek(bucket) AS weekday, toHour(bucket) AS hour,
                sum(reviews) AS reviews, sum(score_sum) AS score_sum
         FROM {{db}}.review_rollups
-        WHERE granularity = 'hour' AND bucket >= {_T.format(name='start')} AND bucket < {_T.format(name='end')}{where}
+        WHERE granularity = 'hour' AND bucket >= {START} AND bucket < {END}{where}
         GROUP BY weekday, hour""", params)
     inv = {
         (r["weekday"], r["hour"]): r
         for r in store.query_dicts(f"""
             SELECT toDayOfWeek(happened_at) AS weekday, toHour(happened_at) AS hour, count() AS reviews,
-                   sum(toUInt64({SCORE_SQL})) AS score_sum
+                   sum(toUInt64({SCORE})) AS score_sum
             FROM {{db}}.tickets FINAL
-            WHERE status = 'invalidated' AND happened_at >= {_T.format(name='start')}
-              AND happened_at < {_T.format(name='end')}{where_inv}
+            WHERE status = 'invalidated' AND happened_at >= {START}
+              AND happened_at < {END}{where_inv}
             GROUP BY weekday, hour""", params)
     }
     out = []
@@ -121,7 +122,7 @@ def heatmap(store, start: datetime, end: datetime, scope: str | None = None, sco
     return sorted(out, key=lambda x: (x["weekday"], x["hour"]))
 
 
-def _aware(v):
+def _aware(v, tz: ZoneInfo):
     if isinstance(v, datetime) and v.tzinfo is None:
-        return v.replace(tzinfo=ZoneInfo("UTC")).astimezone(SHANGHAI)
+        return v.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
     return v

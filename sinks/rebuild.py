@@ -11,8 +11,9 @@ import asyncio
 from collections.abc import Callable
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
+from haocha.adapters import kafka
 from haocha.settings import Settings
 from schemas.alerts import AlertEnvelope
 from schemas.review import DeadLetter, ReviewClassified
@@ -42,8 +43,7 @@ async def rebuild(settings: Settings, store: ClickHouseStore, on_progress=None) 
     written: dict[str, int] = {}
     for name, write in _writers(store).items():
         topic = settings.topic(name)
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                    auto_offset_reset="earliest", max_poll_records=BATCH)
+        consumer = kafka.consumer(settings, auto_offset_reset="earliest", max_poll_records=BATCH)
         await consumer.start()
         try:
             await consumer._client.force_metadata_update()
@@ -68,7 +68,7 @@ async def rebuild(settings: Settings, store: ClickHouseStore, on_progress=None) 
 
 
 FIGURES = {
-    "reviews": "SELECT count(), countIf(counted), countIf(counted AND rating <= 2), sum(score) FROM {db}.reviews",
+    "reviews": f"SELECT count(), countIf(counted), countIf(counted AND {BAD}), sum(score) FROM {{db}}.reviews",
     "ticket_events": "SELECT count(), uniqExact(ticket_id), countIf(type = 'TicketClosed') FROM {db}.ticket_events",
     "tickets": "SELECT count(), countIf(status = 'closed') FROM {db}.tickets FINAL",
     "alerts": "SELECT count() FROM {db}.alerts",

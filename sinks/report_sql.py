@@ -6,11 +6,9 @@ wc_* arrays (haocha.domain.metrics.WorkingClock).
 
 from __future__ import annotations
 
-from haocha.domain.metrics import REVIEW_SQL, TICKET_SQL, WorkingClock
+from sinks.sql import BAD, NOT_BAD, REVIEW_SQL, TICKET_SQL, at
 
-START = "fromUnixTimestamp64Milli(toInt64(%(start)s), 'Asia/Shanghai')"
-END = "fromUnixTimestamp64Milli(toInt64(%(end)s), 'Asia/Shanghai')"
-ASOF = "fromUnixTimestamp64Milli(toInt64(%(asof)s), 'Asia/Shanghai')"
+START, END, ASOF = at("start"), at("end"), at("asof")
 
 # Reviews of the period known at T: counted, happened in [start, end), received <= T.
 MONTH_REVIEWS = (
@@ -18,11 +16,21 @@ MONTH_REVIEWS = (
 )
 
 
+def working_days(col: str, prefix: str = "wc") -> str:
+    """W(col) in working days (haocha.domain.metrics.WorkingClock, bound as its params()), for a
+    DateTime64 column in the store's time zone. Dates outside the clock's range are clamped to its
+    ends (the builder sizes the clock to cover them)."""
+    idx = (f"toUInt32(greatest(1, least(length(%({prefix}_cum)s), "
+           f"toInt64(toRelativeDayNum(toDate({col}))) - %({prefix}_base)s + 1)))")
+    frac = f"(toUnixTimestamp64Milli({col}) - toUnixTimestamp(toStartOfDay({col})) * 1000) / 86400000.0"
+    return f"(arrayElement(%({prefix}_cum)s, {idx}) + arrayElement(%({prefix}_work)s, {idx}) * {frac})"
+
+
 def ticket_facts(ticket_filter: str) -> str:
     """Per ticket, from its events occurred <= T: what the report needs to know at T."""
     # JSON is parsed only on the rows that carry the field (if() short-circuits)
     due = ("if(type IN ('TicketOpened', 'TicketReopened'), parseDateTime64BestEffortOrZero("
-           "JSONExtractString(payload, 'resolve_due'), 3, 'Asia/Shanghai'), toDateTime64(0, 3, 'Asia/Shanghai'))")
+           "JSONExtractString(payload, 'resolve_due'), 3, '{tz}'), toDateTime64(0, 3, '{tz}'))")
     return f"""
     SELECT
         ticket_id,
@@ -43,9 +51,9 @@ def ticket_facts(ticket_filter: str) -> str:
 
 def _bad_facts() -> str:
     """One row per bad review of the period known at T, with its ticket's facts at T."""
-    w_closed, w_opened = WorkingClock.sql("tk.closed_at"), WorkingClock.sql("tk.opened_at")
-    w_asof = WorkingClock.sql(ASOF)
-    tickets = f"occurred_at >= {START} - toIntervalDay(1) AND ticket_id IN (SELECT assumeNotNull(ticket_id) FROM {{db}}.reviews WHERE {MONTH_REVIEWS} AND rating <= 2 AND ticket_id IS NOT NULL)"
+    w_closed, w_opened = working_days("tk.closed_at"), working_days("tk.opened_at")
+    w_asof = working_days(ASOF)
+    tickets = f"occurred_at >= {START} - toIntervalDay(1) AND ticket_id IN (SELECT assumeNotNull(ticket_id) FROM {{db}}.reviews WHERE {MONTH_REVIEWS} AND {BAD} AND ticket_id IS NOT NULL)"
     return f"""
     SELECT
         r.review_id AS review_id, r.ticket_id AS ticket_id, r.department_id AS department_id,
@@ -62,7 +70,7 @@ def _bad_facts() -> str:
         SELECT review_id, ticket_id, department_id, hall_id, window_id, rating, score, real_name, reasons,
                happened_at, received_at
         FROM {{db}}.reviews
-        WHERE {MONTH_REVIEWS} AND rating <= 2
+        WHERE {MONTH_REVIEWS} AND {BAD}
     ) AS r
     LEFT JOIN ({ticket_facts(tickets)}) AS tk ON tk.ticket_id = r.ticket_id"""
 
@@ -71,12 +79,12 @@ _GROUP = "department_id, hall_id, window_id"
 
 
 def window_components_not_bad() -> str:
-    """Review components of the non-bad reviews (ratings 3-5) per window: no ticket, no join."""
+    """Review components of the non-bad reviews per window: no ticket, no join."""
     cols = ", ".join(f"{expr} AS {k}" for k, expr in REVIEW_SQL.items())
     return f"""
     SELECT {_GROUP}, {cols}
     FROM {{db}}.reviews
-    WHERE {MONTH_REVIEWS} AND rating >= 3
+    WHERE {MONTH_REVIEWS} AND {NOT_BAD}
     GROUP BY {_GROUP}"""
 
 
@@ -121,7 +129,7 @@ def carry_over() -> str:
         SELECT review_id, assumeNotNull(ticket_id) AS ticket_id, department_id, hall_id, window_id, rating,
                happened_at
         FROM {{db}}.reviews
-        WHERE counted AND rating <= 2 AND ticket_id IS NOT NULL AND happened_at < {START}
+        WHERE counted AND {BAD} AND ticket_id IS NOT NULL AND happened_at < {START}
           AND received_at <= {ASOF}
     ) AS r ON r.ticket_id = tk.ticket_id
     WHERE tk.has_ticket AND tk.closed AND NOT tk.invalidated AND tk.closed_at >= {START} AND tk.closed_at < {END}

@@ -1,5 +1,6 @@
 -- Haocha's ClickHouse schema. Applied idempotently at start (every statement IF NOT EXISTS).
--- Times are stored as DateTime64 in Asia/Shanghai so that day/week/month boundaries are local.
+-- Times are stored as DateTime64 in the local time zone {tz} (settings.timezone, Asia/Shanghai by
+-- default) so that day/week/month boundaries are local.
 -- Writers insert only rows whose keys are not there yet (see sinks/clickhouse.py), so a replay
 -- after a crash writes nothing twice; the Replacing engines are a second line of defence.
 
@@ -22,9 +23,9 @@ CREATE TABLE IF NOT EXISTS {db}.reviews
     comment        Nullable(String),
     real_name      Bool,
     phone_masked   Nullable(String),
-    happened_at    DateTime64(3, 'Asia/Shanghai'),
-    received_at    DateTime64(3, 'Asia/Shanghai'),
-    classified_at  DateTime64(3, 'Asia/Shanghai'),
+    happened_at    DateTime64(3, '{tz}'),
+    received_at    DateTime64(3, '{tz}'),
+    classified_at  DateTime64(3, '{tz}'),
     terminal_id    String,
     follow_up_of   Nullable(String),
     classification LowCardinality(String),
@@ -42,8 +43,8 @@ CREATE TABLE IF NOT EXISTS {db}.ticket_events
     ticket_id     String,
     version       UInt32,
     type          LowCardinality(String),
-    occurred_at   DateTime64(3, 'Asia/Shanghai'),
-    recorded_at   DateTime64(3, 'Asia/Shanghai'),
+    occurred_at   DateTime64(3, '{tz}'),
+    recorded_at   DateTime64(3, '{tz}'),
     actor_id      String,
     actor_role    LowCardinality(String),
     command_id    String,
@@ -62,7 +63,7 @@ CREATE TABLE IF NOT EXISTS {db}.dead_letters
     kafka_key   Nullable(String),
     kafka_partition Nullable(Int32),
     kafka_offset Nullable(Int64),
-    failed_at   DateTime64(3, 'Asia/Shanghai'),
+    failed_at   DateTime64(3, '{tz}'),
     dl_partition Int32,
     dl_offset   Int64
 )
@@ -82,18 +83,18 @@ CREATE TABLE IF NOT EXISTS {db}.tickets
     department_id    LowCardinality(String),
     rating           UInt8,
     real_name        Bool,
-    happened_at      DateTime64(3, 'Asia/Shanghai'),
-    opened_at        DateTime64(3, 'Asia/Shanghai'),
-    contact_due      DateTime64(3, 'Asia/Shanghai'),
-    resolve_due      DateTime64(3, 'Asia/Shanghai'),
+    happened_at      DateTime64(3, '{tz}'),
+    opened_at        DateTime64(3, '{tz}'),
+    contact_due      DateTime64(3, '{tz}'),
+    resolve_due      DateTime64(3, '{tz}'),
     officer_id       Nullable(String),
     contact_attempts UInt16,
-    contacted_at     Nullable(DateTime64(3, 'Asia/Shanghai')),
+    contacted_at     Nullable(DateTime64(3, '{tz}')),
     verdict          Nullable(String),
-    rectified_at     Nullable(DateTime64(3, 'Asia/Shanghai')),
-    feedback_at      Nullable(DateTime64(3, 'Asia/Shanghai')),
-    explained_at     Nullable(DateTime64(3, 'Asia/Shanghai')),
-    closed_at        Nullable(DateTime64(3, 'Asia/Shanghai')),
+    rectified_at     Nullable(DateTime64(3, '{tz}')),
+    feedback_at      Nullable(DateTime64(3, '{tz}')),
+    explained_at     Nullable(DateTime64(3, '{tz}')),
+    closed_at        Nullable(DateTime64(3, '{tz}')),
     resolution       Nullable(String),
     appeal           Nullable(String),
     invalidated_reason Nullable(String),
@@ -111,11 +112,11 @@ CREATE TABLE IF NOT EXISTS {db}.alerts
     hall_id        LowCardinality(String),
     window_id      LowCardinality(String),
     department_id  LowCardinality(String),
-    window_start   DateTime64(3, 'Asia/Shanghai'),
-    window_end     DateTime64(3, 'Asia/Shanghai'),
+    window_start   DateTime64(3, '{tz}'),
+    window_end     DateTime64(3, '{tz}'),
     reviews        UInt32,
     bad            UInt32,
-    detected_at    DateTime64(3, 'Asia/Shanghai')
+    detected_at    DateTime64(3, '{tz}')
 )
 ENGINE = ReplacingMergeTree
 ORDER BY alert_id;
@@ -126,7 +127,7 @@ CREATE TABLE IF NOT EXISTS {db}.alert_acks
     window_id       LowCardinality(String),
     by              String,
     note            String,
-    acknowledged_at DateTime64(3, 'Asia/Shanghai')
+    acknowledged_at DateTime64(3, '{tz}')
 )
 ENGINE = ReplacingMergeTree
 ORDER BY (alert_id, acknowledged_at);

@@ -18,8 +18,9 @@ import asyncio
 import logging
 import os
 import weakref
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -44,6 +45,9 @@ class Deps:
     calendar: WorkingCalendar
     clock: Clock
     store: Any = None  # sinks.clickhouse.ClickHouseStore, opened by the worker only
+    # The store's one thread: the embedded engine is called from one thread, never from the loop.
+    store_executor: Executor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse"))
 
     @property
     def rules(self) -> CountingRules:
@@ -111,8 +115,7 @@ class StreamApp:
         # Ticket state: a fold of the ticket's events, partitioned like the command topic.
         self.tickets = self.app.Table("tickets", default=None, partitions=s.partitions,
                                       key_type=str, value_type=None)
-        # The ClickHouse store's one thread, shared by the writer and the API's reads (streams/hops.py).
-        self.store_executor = None
+        self.hops = None  # streams.hops.HopsService: the batch hops, run in this app's lifecycle
 
 
 def as_current(event: faust.EventT) -> None:

@@ -104,28 +104,18 @@ class BatchConsumer:
     what one fetch returns). A handler that raises stops the process (`on_failure`) before
     anything is committed: the batch stays in Kafka for the next owner (crash-only)."""
 
-    def __init__(self, *, name: str, bootstrap: str, group: str, topics: Iterable[str], handler: BatchHandler,
-                 batch_records: int, batch_seconds: float = 0.0, instance_id: str | None = None,
-                 session_timeout_ms: int = 10_000, on_failure: Callable[[str], None],
+    def __init__(self, *, name: str, consumer: AIOKafkaConsumer, topics: Iterable[str], handler: BatchHandler,
+                 batch_records: int, batch_seconds: float = 0.0, on_failure: Callable[[str], None],
                  commit_points: tuple[str, ...] = ()):
-        self.name, self.handler = name, handler
+        self.name, self.handler, self.consumer = name, handler, consumer
         self.topics = list(topics)
         self.batch_records, self.batch_seconds = batch_records, batch_seconds
         self._on_failure = on_failure
         self._before_commit = commit_points
         self._lock = asyncio.Lock()
         self._owned: set[TopicPartition] = set()
+        self._read: dict[TopicPartition, int] = {}
         self._stopping = False
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, group_instance_id=instance_id or None,
-            enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_uncommitted",
-            max_poll_records=batch_records, fetch_max_bytes=64 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=50,
-            # Short enough that a crashed member's partitions move within seconds; heartbeats
-            # run on their own task, so a long batch does not miss them.
-            session_timeout_ms=session_timeout_ms, heartbeat_interval_ms=max(1000, session_timeout_ms // 4),
-            max_poll_interval_ms=300_000,
-        )
         self.batches = 0
         self.records = 0
 
@@ -188,6 +178,21 @@ class BatchConsumer:
                 log.warning("%s: commit refused (%s); the batch will be processed again", self.name, exc)
             self.batches += 1
             self.records += sum(len(r) for r in batch.values())
+            for tp, records in batch.items():
+                self._read[tp] = records[-1].offset + 1
+
+    def lag(self) -> int | None:
+        """Records of the assigned partitions not processed yet (None: not known yet)."""
+        try:
+            total = 0
+            for tp in self._owned:
+                high = self.consumer.highwater(tp)
+                if high is None:
+                    return None
+                total += max(0, high - self._read.get(tp, high))
+            return total
+        except Exception:  # rebalancing
+            return None
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -214,9 +219,19 @@ async def topic_partitions(producer: AIOKafkaProducer, topics: Iterable[str]) ->
     return {t: len(await producer.partitions_for(t)) for t in topics}
 
 
-def new_producer(bootstrap: str) -> AIOKafkaProducer:
-    # One record batch per partition per hop batch: 512 KB stays under the broker's 1 MB
-    # message.max.bytes; linger is short since `delivered()` hands over whole batches anyway.
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=512 * 1024,
-                            max_request_size=8 * 1024 * 1024, request_timeout_ms=60_000)
+def consumer_options(settings, group: str, instance_id: str | None, batch_records: int) -> dict:
+    """What a batch consumer asks of `haocha.adapters.kafka.consumer`."""
+    session_ms = int(settings.session_timeout_seconds * 1000)
+    return dict(
+        group_id=group, group_instance_id=instance_id or None, auto_offset_reset="earliest",
+        max_poll_records=batch_records, fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=50,
+        # Short enough that a crashed member's partitions move within seconds; heartbeats run on
+        # their own task, so a long batch does not miss them.
+        session_timeout_ms=session_ms, heartbeat_interval_ms=max(1000, session_ms // 4), max_poll_interval_ms=300_000)
+
+
+# One record batch per partition per hop batch: 512 KB stays under the broker's 1 MB
+# message.max.bytes; linger is short since `delivered()` hands over whole batches anyway.
+PRODUCER_OPTIONS = dict(linger_ms=2, max_batch_size=512 * 1024, max_request_size=8 * 1024 * 1024)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,9 @@ class StagedView(Mapping):
 
 
 class PartitionStates:
-    def __init__(self, root: Path, changelog: str, bootstrap: str):
-        self.root, self.changelog, self.bootstrap = Path(root), changelog, bootstrap
+    def __init__(self, root: Path, changelog: str, new_consumer: Callable[[], AIOKafkaConsumer]):
+        """`new_consumer()`: a group-less consumer, to read the changelog with."""
+        self.root, self.changelog, self._new_consumer = Path(root), changelog, new_consumer
         self._dbs: dict[int, Rdict] = {}
         self._views: dict[int, StagedView] = {}
 
@@ -114,8 +115,7 @@ class PartitionStates:
         return path
 
     async def _restore(self, partitions: list[int]) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
+        consumer = self._new_consumer()
         await consumer.start()
         try:
             tps = [TopicPartition(self.changelog, p) for p in partitions]

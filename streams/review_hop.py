@@ -35,6 +35,7 @@ from schemas.tickets import SYSTEM, OpenTicket, ReopenTicket, TicketCommandEnvel
 from streams import crashpoints
 from streams.kafka_batch import Emitter, partition_for
 from streams.partition_state import PartitionStates, StagedView
+from streams.progress import Counts
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def reopen_ticket_command(review: ReviewSubmitted) -> TicketCommandEnvelope:
 class ReviewHop:
     """The batch handler (streams.kafka_batch.BatchHandler) of the review hop."""
 
-    def __init__(self, deps, producer_partitions: dict[str, int], state_dir: Path):
+    def __init__(self, deps, producer_partitions: dict[str, int], state_dir: Path, new_consumer):
         s = deps.settings
         self.deps = deps
         self.rules = deps.rules
@@ -99,7 +100,8 @@ class ReviewHop:
         self.commands, self.alerts = s.topic(t.TICKET_COMMANDS.name), s.topic(t.ALERTS.name)
         self.dead_letters = s.topic(t.DEAD_LETTERS.name)
         self.partitions = producer_partitions
-        self.states = PartitionStates(state_dir, s.topic(t.REVIEW_STATE.name), s.kafka_bootstrap)
+        self.states = PartitionStates(state_dir, s.topic(t.REVIEW_STATE.name), new_consumer)
+        self.counts = Counts()  # for the worker's progress line
         self.producer = None  # set by the runner before the first batch
 
     async def assigned(self, tps: set[TopicPartition]) -> None:
@@ -114,6 +116,7 @@ class ReviewHop:
         now_json = _DATETIME.dump_json(now)
         for tp, records in batch.items():
             state = self.states.view(tp.partition)
+            self.counts.reviews_in += len(records)
             for rec in records:
                 self._one(rec, tp.partition, state, out, now, now_json)
         await out.delivered()
@@ -128,6 +131,7 @@ class ReviewHop:
         if isinstance(got, DeadLetter):
             log.warning("dead letter %s at %s[%s]@%s: %s", got.reason, self.submitted, partition, rec.offset, got.detail)
             out.send(self.dead_letters, rec.key, got.model_dump_json().encode())
+            self.counts.dead_letters += 1
             return
         review = got
         hall = review.hall_id.encode()
@@ -140,11 +144,14 @@ class ReviewHop:
             dl = dead_letter(rec.value, source=self.submitted, reason="review_id_conflict", detail=verdict.note,
                              key=rec.key, partition=partition, offset=rec.offset, failed_at=now)
             out.send(self.dead_letters, rec.key, dl.model_dump_json().encode())
+            self.counts.dead_letters += 1
             return
         state.stage(updates)
         department = self.deps.directory.department_for(review.hall_id, review.window_id)
         ticket_id = None
+        self.counts.classified += 1
         if opens_ticket(review, verdict):
+            self.counts.tickets += 1
             cmd = open_ticket_command(review, department, self.deps)
         elif reopens_ticket(review, verdict):
             cmd = reopen_ticket_command(review)
@@ -172,7 +179,10 @@ class ReviewHop:
         return got
 
     def _observe(self, review: ReviewSubmitted, department: str, state: StagedView, out: Emitter) -> None:
-        """Spike alerts: the hopping windows of the review's service window (streams/alerts docs)."""
+        """Spike alerts: every counted review updates the hopping windows of its service window
+        (by when it happened, so an offline pad's late reviews land where they belong); a window
+        that crosses the spike rule raises one SpikeDetected. The pure `observe` sees every window
+        the review is in (Faust's windowed tables evaluated only the newest one)."""
         bad = review.rating in BAD_RATINGS
         for start, end, suffix in self._windows(review.happened_at):
             key = f"win:{review.window_id}@{suffix}"

@@ -9,11 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
 from aiohttp import web
 
 from haocha.adapters.clock import Clock
+from apps.api import console_routes, session, ticket_detail
+from apps.api.console_context import ConsoleContext
+from apps.api.auth_gate import authenticate
 from apps.api.commands import BadRequest, build_envelope, parse_at
+from apps.api.http import AUTH, body_of, caller, error, errors, json_response
 from apps.api.insights import InsightsContext, add_routes
 from apps.api.openapi import openapi_document
 from apps.api.reader import TicketFilter, TicketReader
@@ -21,11 +24,9 @@ from apps.api.views import event_view, http_status, outcome_view, state_view, wi
 from haocha.auth.bearer import Authenticator
 from haocha.domain.tickets import TicketState
 from schemas.tickets import Actor, RevealPhone, TicketCommandEnvelope
-from haocha.adapters.command_bus import CommandBus, CommandTimeout
+from haocha.adapters.command_bus import CommandBus
 
 log = logging.getLogger(__name__)
-
-READERS = frozenset({"officer", "supervisor", "manager", "admin"})
 
 
 @dataclass
@@ -40,55 +41,10 @@ class ApiContext:
     command_timeout: float = 15.0
     list_limit_max: int = 5000
     insights: "InsightsContext | None" = None  # reports, stats, alerts (when the worker has a store)
+    console: "ConsoleContext | None" = None  # the web console's endpoints and files
 
 
 CTX = web.AppKey("ctx", ApiContext)
-
-
-def json_response(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status,
-                        content_type="application/json")
-
-
-def error(status: int, message: str, detail: object = None) -> web.Response:
-    body = {"error": message} if detail is None else {"error": message, "detail": detail}
-    resp = json_response(body, status)
-    if status == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="haocha"'
-    return resp
-
-
-@web.middleware
-async def errors(request: web.Request, handler):
-    try:
-        return await handler(request)
-    except BadRequest as exc:
-        return error(exc.status, str(exc), exc.detail)
-    except CommandTimeout as exc:
-        return error(504, str(exc))
-    except web.HTTPException:
-        raise
-    except Exception as exc:  # a fault of ours: a clear JSON answer, the details in the log
-        log.exception("%s %s failed", request.method, request.path)
-        return error(500, f"internal error ({type(exc).__name__}); see the worker's log")
-
-
-def caller(request: web.Request) -> Actor:
-    actor = request.app[CTX].auth.actor_for_header(request.headers.get("Authorization"))
-    if actor is None:
-        raise BadRequest(401, "missing or invalid bearer token")
-    if actor.role not in READERS:
-        raise BadRequest(403, f"role {actor.role} has no access to the API")
-    return actor
-
-
-async def body_of(request: web.Request) -> object:
-    if not request.can_read_body:
-        return {}
-    try:
-        return orjson.loads(await request.read())
-    except orjson.JSONDecodeError:
-        raise BadRequest(400, "the body is not JSON") from None
 
 
 def _bool(raw: str | None, name: str) -> bool | None:
@@ -165,13 +121,15 @@ async def show_ticket(request: web.Request) -> web.Response:
     if not _can_see(actor, ticket["department_id"]):
         return error(403, f"ticket belongs to {ticket['department_id']}, not to {actor.department_id}")
     events = [event_view(e) for e in await ctx.reader.events(tid)]
-    return json_response({**with_time_left(ticket, at), "events": events, "source": source})
+    more = {} if ctx.console is None else ticket_detail.extras(request, actor, ticket, events, ctx.local_state(tid), at)
+    return json_response({**with_time_left(ticket, at), "events": ticket_detail.with_timeline(events),
+                          "source": source, **more})
 
 
 async def post_command(request: web.Request) -> web.Response:
     ctx, actor = request.app[CTX], caller(request)
     tid = request.match_info["ticket_id"]
-    cmd = build_envelope(await body_of(request), tid, actor, ctx.clock.now())
+    cmd = build_envelope(await body_of(request), tid, actor, ctx.clock.now(), ctx.auth.active_actor)
     outcome = await ctx.bus.send(cmd, timeout=ctx.command_timeout)
     log.info("command %s %s on %s by %s/%s: %s", cmd.command_id, cmd.command.kind, tid, cmd.actor.role,
              cmd.actor.id, outcome.status)
@@ -207,8 +165,9 @@ async def admin_sweep(request: web.Request) -> web.Response:
 
 
 def build_app(ctx: ApiContext) -> web.Application:
-    app = web.Application(middlewares=[errors], client_max_size=1 << 20)
+    app = web.Application(middlewares=[errors, authenticate], client_max_size=1 << 20)
     app[CTX] = ctx
+    app[AUTH] = ctx.auth
     app.router.add_get("/api/v1/health", health)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/api/v1/openapi.json", openapi)
@@ -218,6 +177,9 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_post("/api/v1/tickets/{ticket_id}/commands", post_command)
     app.router.add_post("/api/v1/tickets/{ticket_id}/phone", reveal_phone)
     app.router.add_post("/api/v1/admin/sweep", admin_sweep)
+    session.add_routes(app)
+    if ctx.console is not None:
+        console_routes.install(app, ctx.console, ctx)
     if ctx.insights is not None:
         add_routes(app, ctx.insights)
     return app

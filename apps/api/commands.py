@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from schemas.tickets import Actor, TicketCommand, TicketCommandEnvelope
+from schemas.tickets import Actor, AssignTicket, TicketCommand, TicketCommandEnvelope
 
 _COMMAND = TypeAdapter(TicketCommand)
 _AT = TypeAdapter(AwareDatetime)
 
 
 class BadRequest(Exception):
-    def __init__(self, status: int, message: str, detail: object = None):
+    def __init__(self, status: int, message: str, detail: object = None, code: str | None = None):
         super().__init__(message)
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.code = status, detail, code
 
 
 def parse_at(raw: object) -> datetime:
@@ -29,10 +30,14 @@ def parse_at(raw: object) -> datetime:
                          _errors(exc)) from None
 
 
-def build_envelope(body: object, ticket_id: str, caller: Actor, now: datetime) -> TicketCommandEnvelope:
+def build_envelope(body: object, ticket_id: str, caller: Actor, now: datetime,
+                   assignee_of: Callable[[str], Actor | None] = lambda user_id: None) -> TicketCommandEnvelope:
+    """`assignee_of` finds an active user by id: an assignment carries the assignee as the API
+    found them (never as the caller claims), and the ticket judges whether they may hold it."""
     if not isinstance(body, dict):
         raise BadRequest(422, "the body is a JSON object with a `kind`")
     fields = dict(body)
+    fields.pop("assignee", None)
     expected_version = fields.pop("expected_version", None)
     command_id = fields.pop("command_id", None) or f"api:{uuid.uuid4()}"
     at, act_as = fields.pop("at", None), fields.pop("act_as", None)
@@ -46,6 +51,8 @@ def build_envelope(body: object, ticket_id: str, caller: Actor, now: datetime) -
             raise BadRequest(422, "invalid `act_as`", _errors(exc)) from None
     try:
         command = _COMMAND.validate_python(fields)
+        if isinstance(command, AssignTicket):
+            command = command.model_copy(update={"assignee": assignee_of(command.officer_id)})
         return TicketCommandEnvelope(command_id=str(command_id), ticket_id=ticket_id,
                                      issued_at=parse_at(at) if at is not None else now, actor=actor,
                                      expected_version=expected_version, command=command)

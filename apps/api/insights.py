@@ -12,6 +12,7 @@ from aiohttp import web
 
 from haocha.adapters.clock import Clock
 from apps.api.commands import BadRequest, parse_at
+from apps.api.http import body_of, caller, json_response
 from haocha.domain.directory import Directory
 from haocha.domain.calendar import WorkingCalendar
 
@@ -37,7 +38,6 @@ def _need(q, name: str) -> str:
 
 
 async def monthly_report(request: web.Request) -> web.Response:
-    from apps.api.app import caller
     from apps.report.monthly import build_monthly_report, month_bounds, parse_as_of
 
     caller(request)
@@ -53,7 +53,6 @@ async def monthly_report(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
-    from apps.api.app import caller, json_response
     from sinks import queries
 
     caller(request)
@@ -68,7 +67,6 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def heatmap(request: web.Request) -> web.Response:
-    from apps.api.app import caller, json_response
     from sinks import queries
 
     caller(request)
@@ -93,8 +91,6 @@ ORDER BY a.detected_at DESC LIMIT %(limit)s
 
 
 async def list_alerts(request: web.Request) -> web.Response:
-    from apps.api.app import caller, json_response
-
     actor = caller(request)
     ix, q = request.app[INSIGHTS], request.query
     department = actor.department_id if actor.role == "officer" else (q.get("department") or "")
@@ -108,7 +104,6 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 async def acknowledge_alert(request: web.Request) -> web.Response:
-    from apps.api.app import body_of, caller, json_response
     from schemas.alerts import AlertAcknowledged, AlertEnvelope
 
     actor = caller(request)

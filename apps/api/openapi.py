@@ -8,7 +8,7 @@ from typing import get_args
 
 from pydantic.json_schema import models_json_schema
 
-from apps.api import insights
+from apps.api import console_openapi, insights
 from schemas import tickets as t
 
 _COMMANDS = [m for m in get_args(get_args(t.TicketCommand)[0])]
@@ -27,7 +27,8 @@ def _json(schema: dict, description: str = "") -> dict:
     return {"description": description or "JSON", "content": {"application/json": {"schema": schema}}}
 
 
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "detail": {}}, "required": ["error"]}
+_ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "code": {"type": "string"}, "detail": {}},
+          "required": ["error", "code"]}
 _TICKET = {
     "type": "object",
     "description": "A row of the `tickets` table plus `next_due` (the earliest running deadline), "
@@ -71,8 +72,9 @@ def openapi_document() -> dict:
                                 "Kafka log; the answer is the ticket's outcome. Reads come from ClickHouse and "
                                 "lag the log by about one second (use `fresh=true` on a ticket's detail)."},
         "components": {"schemas": schemas,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearer": []}],
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                           **console_openapi.security_schemes()}},
+        "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/api/v1/health": {"get": {"summary": "ready to answer", "security": [], "responses": {
                 "200": _json({"type": "object"}, "ready"), "503": _json({"type": "object"}, "starting")}}},
@@ -99,7 +101,7 @@ def openapi_document() -> dict:
                                _query("fresh", {"type": "boolean"}, "read the worker's own table (no sink lag)"),
                                _query("at", {"type": "string", "format": "date-time"}, "time left as of")],
                 "responses": {"200": _json({"allOf": [ref("Ticket"), {"type": "object", "properties": {
-                    "events": {"type": "array", "items": ref("TicketEvent")}}}]}),
+                    "events": {"type": "array", "items": ref("TicketEvent")}}}, console_openapi.TICKET_EXTRAS]}),
                     "404": _json(ref("Error"), "no such ticket"), **errors}}},
             "/api/v1/tickets/{ticket_id}/commands": {"post": {
                 "summary": "issue a command; the outcome is answered synchronously",
@@ -116,6 +118,7 @@ def openapi_document() -> dict:
                 "responses": {"200": _json({"type": "object", "properties": {"phone": {"type": ["string", "null"]}}}),
                               "503": _json(ref("Error"), "ticket held by another worker"), **errors}}},
             **insights.openapi_paths(),
+            **console_openapi.paths(),
             "/api/v1/admin/sweep": {"post": {
                 "summary": "admin: check deadlines of the local open tickets as of `at`",
                 "requestBody": {"content": {"application/json": {"schema": {

@@ -1,5 +1,6 @@
 """The HTTP API inside the worker: a mode.Service started with the Faust app (after its tables are
-recovered) and stopped with it, so SIGTERM closes the listening socket and the command bus."""
+recovered) and stopped with it, so SIGTERM closes the listening socket and the command bus.
+Built by the composition root (`apps.bootstrap.build_api`), which gives it its bus and its users."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from apps.api.app import ApiContext, build_app
 from apps.api.commands import BadRequest
 from apps.api.insights import InsightsContext
 from apps.api.reader import ClickHouseTicketReader, TicketFilter
+from haocha.adapters.command_bus import KafkaCommandBus
 from haocha.auth.bearer import Authenticator
-from haocha.auth.users import UserFile
 from haocha.domain.tickets import DecisionContext, TicketState
 from streams.app import StreamApp
-from haocha.adapters.command_bus import KafkaCommandBus
 from streams.deadline_sweep import due_checks, local_states
 
 log = logging.getLogger(__name__)
@@ -35,24 +35,19 @@ class _NoStore:
 
 
 class ApiService(Service):
-    stream_app: StreamApp  # bound by register()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        sa = self.stream_app
-        s = sa.deps.settings
-        self.api_settings = s  # the one settings object holds the API's and auth's settings too
-        auth = s
-        self.bus = KafkaCommandBus(s.kafka_bootstrap, sa.commands.get_topic_name(), sa.outcomes.get_topic_name(),
-                                   timeout=self.api_settings.command_timeout_seconds)
-        self.authenticator = Authenticator(UserFile(auth.users_path(s.data_dir)), auth.admin_token)
+    def __init__(self, stream_app: StreamApp, bus: KafkaCommandBus, authenticator: Authenticator, **kwargs):
+        super().__init__(**kwargs)
+        self.stream_app = stream_app
+        self.api_settings = stream_app.deps.settings
+        self.bus = bus
+        self.authenticator = authenticator
         self.runner: web.AppRunner | None = None
 
     async def on_start(self) -> None:
         sa, s = self.stream_app, self.stream_app.deps.settings
         await self.bus.start()  # at the end of the outcomes topic before any command can be sent
         store = sa.deps.store
-        reader = ClickHouseTicketReader(store, sa.store_executor) if store is not None else _NoStore()
+        reader = ClickHouseTicketReader(store, sa.deps.store_executor) if store is not None else _NoStore()
         ctx = ApiContext(auth=self.authenticator, bus=self.bus, reader=reader, clock=sa.deps.clock,
                          local_state=self._local_state, sweep=self._sweep, ready=self._ready,
                          command_timeout=self.api_settings.command_timeout_seconds,
@@ -74,7 +69,7 @@ class ApiService(Service):
         loop = asyncio.get_running_loop()
 
         async def run_store(fn, *args):
-            return await loop.run_in_executor(sa.store_executor, fn, *args)
+            return await loop.run_in_executor(sa.deps.store_executor, fn, *args)
 
         async def publish_ack(envelope) -> None:
             fut = await sa.alerts.send(key=envelope.event.window_id.encode(), value=envelope.model_dump_json().encode())
@@ -102,8 +97,3 @@ class ApiService(Service):
         outcomes = await asyncio.gather(*(self.bus.send(c) for c in commands))
         return {"at": at.isoformat(), "checked": checked, "commands": len(commands),
                 "events": sum(len(o.events) for o in outcomes)}
-
-
-def register(sa: StreamApp) -> None:
-    bound = type("HaochaApi", (ApiService,), {"stream_app": sa})
-    sa.app.service(bound)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from haocha.domain.privacy import mask_phone
+from haocha.domain.privacy import mask_phone, mask_phones_in_text
 from haocha.domain.tickets import TicketState
 from schemas.tickets import CommandOutcome
 
@@ -39,6 +39,8 @@ def state_view(s: TicketState) -> dict:
 def masked(payload: dict[str, Any]) -> dict[str, Any]:
     if payload.get("phone"):
         payload = {**payload, "phone": mask_phone(payload["phone"])}
+    if payload.get("comment"):
+        payload = {**payload, "comment": mask_phones_in_text(payload["comment"])}
     return payload
 
 
@@ -50,6 +52,9 @@ def outcome_view(outcome: CommandOutcome) -> dict:
     d = outcome.model_dump(mode="json")
     for env in d["events"]:
         env["event"] = masked(env["event"])
+    if outcome.status not in ("accepted", "duplicate"):  # an error answer, shaped like every other
+        d["code"] = outcome.reason.split(":", 1)[0] if outcome.status == "refused" else outcome.status
+        d["error"] = outcome.reason or outcome.status
     return d
 
 

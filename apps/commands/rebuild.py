@@ -25,7 +25,7 @@ def run(args) -> int:
     if target == s.clickhouse_database:
         print("refusing to rebuild into the live database; pick another --database", file=sys.stderr)
         return 2
-    store = ClickHouseStore(s.dsn, target)
+    store = ClickHouseStore(s.dsn, target, s.timezone)
     try:
         store.command(f"DROP DATABASE IF EXISTS {target}")
         store.migrate()

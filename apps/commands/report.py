@@ -7,20 +7,24 @@ renders that JSON locally; with no worker answering it opens the store itself.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from apps.commands import api
 from haocha import settings as settings_mod
 
 FORMATS = ("table", "json", "csv", "xlsx", "html", "pdf")
 MONTHLY_PATH = "/api/v1/reports/monthly"
 STATS_PATH = "/api/v1/stats"
 HEATMAP_PATH = "/api/v1/stats/heatmap"
+
+
+ZONE_HELP = "without an offset: in HAOCHA_TIMEZONE"
 
 
 class NoWorker(Exception):
@@ -32,7 +36,8 @@ def register(sub) -> None:
     rs = p.add_subparsers(dest="report_command", required=True, metavar="REPORT")
 
     m = rs.add_parser("monthly", help="差评整改率月报: terminal table and .xlsx/.html/.pdf/.json/.csv files")
-    m.add_argument("--month", required=True, help="YYYY-MM (by when the review happened, Asia/Shanghai)")
+    m.add_argument("--month", default=None,
+                   help="YYYY-MM, by when the review happened in HAOCHA_TIMEZONE (default: this month)")
     m.add_argument("--as-of", default=None, help="ISO time; the same as-of always gives the same figures (default: now)")
     m.add_argument("--format", default="all",
                    help="comma-separated: table,json,csv,xlsx,html,pdf or all (default all)")
@@ -43,15 +48,15 @@ def register(sub) -> None:
     s = rs.add_parser("stats", help="statistics per window, department or hall over any range")
     s.add_argument("--scope", choices=["window", "department", "hall"], default="department")
     s.add_argument("--granularity", choices=["hour", "day", "week", "month"], default="day")
-    s.add_argument("--from", dest="start", required=True, help="ISO date/time, inclusive (Asia/Shanghai if naive)")
-    s.add_argument("--to", dest="end", required=True, help="ISO date/time, exclusive")
+    s.add_argument("--from", dest="start", help=f"ISO date/time, inclusive ({ZONE_HELP}; default: this month's start)")
+    s.add_argument("--to", dest="end", help="ISO date/time, exclusive (default: now)")
     s.add_argument("--id", action="append", help="only these window/department/hall ids (repeatable)")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=run_stats)
 
     h = rs.add_parser("heatmap", help="satisfaction by weekday and hour of day")
-    h.add_argument("--from", dest="start", required=True)
-    h.add_argument("--to", dest="end", required=True)
+    h.add_argument("--from", dest="start", help=f"ISO date/time, inclusive ({ZONE_HELP}; default: this month's start)")
+    h.add_argument("--to", dest="end", help="ISO date/time, exclusive (default: now)")
     h.add_argument("--scope", choices=["window", "department", "hall"])
     h.add_argument("--id", dest="scope_id")
     h.set_defaults(func=run_heatmap)
@@ -65,7 +70,7 @@ def fetch_worker(settings, path: str, params: dict, timeout: float = 60.0):
     query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
     req = urllib.request.Request(f"{settings.worker_url.rstrip('/')}{path}?{query}",
                                  headers={"Accept": "application/json"})
-    token = os.environ.get("HAOCHA_API_TOKEN")
+    token = api.token(required=False)
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     try:
@@ -85,7 +90,7 @@ def open_store(settings):
     from sinks.clickhouse import ClickHouseStore, StoreLockedError
 
     try:
-        store = ClickHouseStore(settings.dsn, settings.clickhouse_database)
+        store = ClickHouseStore(settings.dsn, settings.clickhouse_database, settings.timezone)
     except StoreLockedError as exc:
         raise RuntimeError(
             f"the store is locked: {exc} The worker did not answer at {settings.worker_url} either: "
@@ -107,10 +112,11 @@ def _formats(raw: str) -> list[str]:
 # -- monthly -------------------------------------------------------------------------------------
 
 
-def get_monthly(settings, month: str, as_of: str | None):
+def get_monthly(settings, month: str | None, as_of: str | None):
     from apps.report.model import MonthlyReport
     from apps.report.monthly import month_bounds, parse_as_of
 
+    month = month or datetime.now(ZoneInfo(settings.timezone)).strftime("%Y-%m")
     month_bounds(month)  # a bad month fails here, before any I/O
     t = parse_as_of(as_of)  # pin "now" once: the worker and the fallback give the same as-of
     try:
@@ -150,24 +156,39 @@ def run_monthly(args) -> int:
 # -- stats ---------------------------------------------------------------------------------------
 
 
-def _time(v: str) -> datetime:
-    from apps.report.monthly import parse_as_of
+def time_range(settings, start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """--from/--to as zone-aware times (the API wants a zone): a naive date or time is in
+    settings.timezone; by default from this month's start to now."""
+    tz = ZoneInfo(settings.timezone)
+    now = datetime.now(tz)
 
-    return parse_as_of(v)
+    def parse(v: str) -> datetime:
+        try:
+            t = datetime.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"not an ISO date or time: {v!r} (e.g. 2021-05-01 or 2021-05-01T08:00+08:00)") from None
+        return t if t.tzinfo else t.replace(tzinfo=tz)
+
+    t0 = parse(start) if start else now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    t1 = parse(end) if end else now.replace(microsecond=0)
+    if t1 <= t0:
+        raise ValueError(f"--to ({t1.isoformat()}) is not after --from ({t0.isoformat()})")
+    return t0, t1
 
 
 def _stats_rows(settings, args) -> list[dict]:
-    params = {"scope": args.scope, "granularity": args.granularity, "from": args.start, "to": args.end,
+    t0, t1 = time_range(settings, args.start, args.end)
+    params = {"scope": args.scope, "granularity": args.granularity, "from": t0.isoformat(), "to": t1.isoformat(),
               "id": args.id}
     try:
-        return fetch_worker(settings, STATS_PATH, params)
+        return fetch_worker(settings, STATS_PATH, params)["rows"]
     except NoWorker:
         pass
     from sinks import queries
 
     store = open_store(settings)
     try:
-        rows = queries.stats(store, args.scope, args.granularity, _time(args.start), _time(args.end), args.id)
+        rows = queries.stats(store, args.scope, args.granularity, t0, t1, args.id)
     finally:
         store.close()
     return json.loads(json.dumps(rows, default=str))
@@ -177,7 +198,8 @@ def run_stats(args) -> int:
     from haocha.domain.metrics import METRIC_BY_KEY, format_value
     from apps.report.render_text import format_table
 
-    rows = _stats_rows(settings_mod.load(), args)
+    settings = settings_mod.load()
+    rows = _stats_rows(settings, args)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
@@ -185,7 +207,7 @@ def run_stats(args) -> int:
             "on_time_rate", "return_visit_rate"]
     headers = ["时段", {"window": "窗口", "department": "部门", "hall": "大厅"}[args.scope],
                *[METRIC_BY_KEY[k].label for k in keys]]
-    body = [[str(r["bucket"])[:16], r["id"], *[format_value(METRIC_BY_KEY[k], r.get(k)) for k in keys]] for r in rows]
+    body = [[api.local_time(r["bucket"], settings.timezone), r["id"], *[format_value(METRIC_BY_KEY[k], r.get(k)) for k in keys]] for r in rows]
     print(format_table(headers, body, [False, False] + [True] * len(keys)))
     return 0
 
@@ -195,13 +217,14 @@ def run_heatmap(args) -> int:
     from sinks import queries
 
     settings = settings_mod.load()
-    params = {"from": args.start, "to": args.end, "scope": args.scope, "id": args.scope_id}
+    t0, t1 = time_range(settings, args.start, args.end)
+    params = {"from": t0.isoformat(), "to": t1.isoformat(), "scope": args.scope, "id": args.scope_id}
     try:
-        cells = fetch_worker(settings, HEATMAP_PATH, params)
+        cells = fetch_worker(settings, HEATMAP_PATH, params)["cells"]
     except NoWorker:
         store = open_store(settings)
         try:
-            cells = queries.heatmap(store, _time(args.start), _time(args.end), args.scope, args.scope_id)
+            cells = queries.heatmap(store, t0, t1, args.scope, args.scope_id)
         finally:
             store.close()
     grid = {(c["weekday"], c["hour"]): c["satisfaction"] for c in cells}

@@ -14,11 +14,20 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def faust_worker(app, loglevel: str):
     import faust
 
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, override_logging=False)
+    # Faust's start-up spinner writes cursor escapes (ESC[?25l / ESC[?25h) even when its output is a
+    # file, and with our logging (override_logging=False) it never spins anyway: the log stays text.
+    worker.spinner = None
+    return worker
+
+
+def run(args) -> int:
     from apps.bootstrap import build_stream_app
     from haocha.adapters.kafka import ensure_topics
+    from streams import progress
 
     s = settings_mod.load()
     created = asyncio.run(ensure_topics(s))
@@ -27,7 +36,8 @@ def run(args) -> int:
     sa = build_stream_app(s)
     for warning in sa.deps.calendar.coverage_warnings(sa.deps.clock.now().astimezone(sa.deps.calendar.tz).date()):
         logging.getLogger("haocha.calendar").warning(warning)  # deadlines need next year's 调休 schedule
-    worker = faust.Worker(sa.app, loglevel=args.loglevel, quiet=True, override_logging=False)
+    progress.register(sa)
+    worker = faust_worker(sa.app, args.loglevel)
     try:
         worker.execute_from_commandline()  # returns when the worker stops (SIGTERM/SIGINT)
     finally:

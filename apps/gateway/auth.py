@@ -10,12 +10,12 @@ from __future__ import annotations
 import hmac
 import heapq
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from apps.gateway.errors import GatewayError
 from apps.gateway.registry import Registry, Terminal
+from haocha.adapters.clock import Clock, SystemClock
 from apps.terminal_client.signing import (
     ALG_HMAC_SHA256, ALG_SM3_HMAC, H_ALG, H_NONCE, H_SIGNATURE, H_TERMINAL, H_TIMESTAMP, canonical_string, signature,
     sm3_available,
@@ -58,9 +58,11 @@ class NonceCache:
         return len(self._seen)
 
 
-class Authenticator:
+class SignatureVerifier:
+    """Which registered terminal signed this request (the API's bearer tokens are haocha.auth's)."""
+
     def __init__(self, registry: Registry, *, skew_seconds: float, algorithms: tuple[str, ...],
-                 clock: Callable[[], float] = time.time):
+                 clock: Clock = SystemClock()):
         self.registry = registry
         self.skew = skew_seconds
         self.algorithms = tuple(a for a in algorithms if a != ALG_SM3_HMAC or sm3_available())
@@ -94,7 +96,7 @@ class Authenticator:
         if not hmac.compare_digest(expected, sig.lower()):
             raise GatewayError("bad_signature", "signature does not match (see docs/gateway.md: canonical string)")
 
-        now = self.clock()
+        now = self.clock.now().timestamp()
         t = int(ts)
         if abs(now - t) > self.skew:
             raise GatewayError(

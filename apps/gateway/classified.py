@@ -10,9 +10,9 @@ import time
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from haocha.adapters.kafka import stop_tail
+from haocha.adapters import kafka
+from haocha.adapters.kafka import partitions, stop_tail
 from apps.gateway.idempotency import IdempotencyStore
-from apps.gateway.registry import partitions
 from haocha.settings import Settings
 from schemas.topics import REVIEWS_CLASSIFIED
 
@@ -48,8 +48,7 @@ class ClassifiedTail:
                 await asyncio.sleep(5)
 
     async def _follow(self) -> None:
-        self._consumer = c = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap,
-                                              enable_auto_commit=False, group_id=None)
+        self._consumer = c = kafka.consumer(self.settings, group_id=None)
         await c.start()
         parts = await partitions(c, self.topic)
         tps = [TopicPartition(self.topic, p) for p in sorted(parts)]

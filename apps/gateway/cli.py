@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import sys
+from pathlib import Path
 
+from apps.commands.api import local_time
 from haocha.settings import Settings
 from schemas.review import Channel
 
@@ -19,21 +23,23 @@ def register(sub) -> None:
 
     t = sub.add_parser("terminal", help="register, list and revoke hall terminals")
     tsub = t.add_subparsers(dest="terminal_command", required=True, metavar="ACTION")
-    r = tsub.add_parser("register", help="bind a terminal to a hall and window; prints its key ONCE")
-    r.add_argument("--terminal-id", required=True)
+    r = tsub.add_parser("register", help="bind a terminal to a hall and window; its key is shown ONCE")
+    r.add_argument("terminal_id", metavar="ID")
     r.add_argument("--hall", required=True)
     r.add_argument("--window", required=True)
     r.add_argument("--channel", default="pad", choices=[c.value for c in Channel],
                    help="kiosk: the gateway serves its touch page at /kiosk/<terminal-id>/")
     r.add_argument("--rotate", action="store_true", help="issue a new key for a registered terminal")
     r.add_argument("--note", default="")
+    r.add_argument("--key-out", type=Path, metavar="FILE",
+                   help="write the key to FILE (mode 0600, never overwritten) instead of showing it")
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.set_defaults(func=cmd_register)
     ls = tsub.add_parser("list", help="registered terminals (never their keys)")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
     rv = tsub.add_parser("revoke", help="refuse a terminal from now on (every gateway, within a second)")
-    rv.add_argument("terminal_id")
+    rv.add_argument("terminal_id", metavar="ID")
     rv.add_argument("--note", default="")
     rv.set_defaults(func=cmd_revoke)
 
@@ -50,28 +56,43 @@ def _settings() -> Settings:
 
 
 def cmd_gateway(args) -> int:
+    from apps.bootstrap import build_gateway
     from apps.gateway.server import serve
 
     s = _settings()
     overrides = {k: v for k, v in (("gateway_host", args.host), ("gateway_port", args.port)) if v is not None}
     if overrides:
         s = s.model_copy(update=overrides)
-    asyncio.run(serve(s))
+    asyncio.run(serve(build_gateway(s)))
     return 0
 
 
 def cmd_register(args) -> int:
     from apps.gateway.registry import register_terminal
 
-    record, key = asyncio.run(register_terminal(_settings(), args.terminal_id, args.hall, args.window,
+    if args.key_out is not None and args.key_out.exists():  # before a key is issued: nothing to lose
+        print(f"haocha terminal register: {args.key_out} exists; remove it or choose another --key-out",
+              file=sys.stderr)
+        return 1
+    settings = _settings()
+    record, key = asyncio.run(register_terminal(settings, args.terminal_id, args.hall, args.window,
                                                 channel=args.channel, rotate=args.rotate, note=args.note))
+    if args.key_out is not None:
+        # O_EXCL and 0600 from the first byte: the key is never readable by others, not even briefly.
+        fd = os.open(args.key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+    done = (f"terminal {record.terminal_id} registered at {local_time(record.registered_at, settings.timezone)}: "
+            f"hall {record.hall_id}, window {record.window_id}, channel {record.channel}")
     if args.json:
-        print(json.dumps({**record.public(), "key": key}, ensure_ascii=False))
-        return 0
-    print(f"terminal {record.terminal_id} registered: hall {record.hall_id}, window {record.window_id}, "
-          f"channel {record.channel}")
-    print("key (shown once; store it on the terminal now, it cannot be shown again):")
-    print(key)
+        print(json.dumps({**record.public(), **({"key_file": str(args.key_out)} if args.key_out else {"key": key})},
+                         ensure_ascii=False))
+    elif args.key_out is not None:
+        print(f"{done}\nkey written to {args.key_out} (mode 0600); it is not shown again: install it on the terminal")
+    else:
+        print(f"{done}\nkey below, shown once: save it now (it cannot be shown again), e.g. with --key-out FILE",
+              file=sys.stderr)
+        print(key)  # alone on stdout, so `> pad.key` keeps exactly the key
     return 0
 
 
@@ -92,6 +113,7 @@ def cmd_list(args) -> int:
 def cmd_revoke(args) -> int:
     from apps.gateway.registry import revoke_terminal
 
-    record = asyncio.run(revoke_terminal(_settings(), args.terminal_id, note=args.note))
-    print(f"terminal {record.terminal_id} revoked at {record.revoked_at}")
+    settings = _settings()
+    record = asyncio.run(revoke_terminal(settings, args.terminal_id, note=args.note))
+    print(f"terminal {record.terminal_id} revoked at {local_time(record.revoked_at, settings.timezone)}")
     return 0

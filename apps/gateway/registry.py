@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
 
 import orjson
 import pydantic
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from haocha.adapters.kafka import stop_tail
+from haocha.adapters import kafka
+from haocha.adapters.clock import Clock, SystemClock
+from haocha.adapters.kafka import partitions, stop_tail
 from haocha.domain.directory import Directory
 from apps.gateway.crypto import KeySealer, new_terminal_key
 from haocha.settings import Settings
@@ -162,8 +163,7 @@ async def behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> 
 
 async def _open_from_beginning(settings: Settings) -> tuple[AIOKafkaConsumer, dict[TopicPartition, int]]:
     topic = settings.topic(TERMINALS.name)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                group_id=None, auto_offset_reset="earliest")
+    consumer = kafka.consumer(settings, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in sorted(await partitions(consumer, topic))]
@@ -174,17 +174,6 @@ async def _open_from_beginning(settings: Settings) -> tuple[AIOKafkaConsumer, di
         await consumer.stop()
         raise
     return consumer, end
-
-
-async def partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
-    """The topic's partitions; a fresh consumer has no metadata for it until asked."""
-    for _ in range(50):
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            return list(parts)
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public refresh
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"topic {topic} does not exist: run `haocha topics create`")
 
 
 # --- administration (the `haocha terminal` commands) ---------------------------------------------
@@ -213,7 +202,7 @@ async def read_registry(settings: Settings) -> dict[str, TerminalRecord]:
 
 
 async def _write(settings: Settings, record: TerminalRecord) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    producer = kafka.producer(settings)
     await producer.start()
     try:
         await producer.send_and_wait(settings.topic(TERMINALS.name), record.to_json(), key=record.terminal_id.encode())
@@ -221,13 +210,9 @@ async def _write(settings: Settings, record: TerminalRecord) -> None:
         await producer.stop()
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 async def register_terminal(
     settings: Settings, terminal_id: str, hall_id: str, window_id: str, *, channel: str = "pad",
-    rotate: bool = False, directory: Directory | None = None, note: str = "",
+    rotate: bool = False, directory: Directory | None = None, note: str = "", clock: Clock = SystemClock(),
 ) -> tuple[TerminalRecord, str]:
     """Register (or with rotate=True re-key) a terminal; return its record and its key (shown once)."""
     try:
@@ -249,19 +234,20 @@ async def register_terminal(
     sealer = KeySealer(settings.secret_key.get_secret_value())
     record = TerminalRecord(
         terminal_id=terminal_id, hall_id=hall_id, window_id=window_id, channel=channel, status=ACTIVE,
-        sealed_key=sealer.seal(terminal_id, key), registered_at=_now(), note=note,
+        sealed_key=sealer.seal(terminal_id, key), registered_at=clock.now().isoformat(), note=note,
     )
     await _write(settings, record)
     return record, key
 
 
-async def revoke_terminal(settings: Settings, terminal_id: str, note: str = "") -> TerminalRecord:
+async def revoke_terminal(settings: Settings, terminal_id: str, note: str = "",
+                          clock: Clock = SystemClock()) -> TerminalRecord:
     existing = (await read_registry(settings)).get(terminal_id)
     if existing is None:
         raise ValueError(f"unknown terminal {terminal_id}")
     if existing.status == REVOKED:
         return existing
     # The record stays (audit: who was bound where); the sealed key is dropped for good.
-    record = replace(existing, status=REVOKED, sealed_key=None, revoked_at=_now(), note=note or existing.note)
+    record = replace(existing, status=REVOKED, sealed_key=None, revoked_at=clock.now().isoformat(), note=note or existing.note)
     await _write(settings, record)
     return record

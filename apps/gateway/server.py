@@ -1,4 +1,5 @@
-"""`haocha gateway`: the gateway as its own process, wired to Kafka.
+"""`haocha gateway`: the gateway as its own process, run from the parts the composition root built
+(`apps.bootstrap.build_gateway`).
 
 Start order: producer, registry (full read), classified tail, then the socket opens, so a request
 never meets a half-started gateway. SIGTERM: stop accepting, let in-flight requests finish (their
@@ -15,19 +16,27 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from haocha.domain.directory import Directory
 from apps.gateway.app import create_app
 from apps.gateway.classified import ClassifiedTail
-from apps.gateway.crypto import KeySealer
 from apps.gateway.idempotency import IdempotencyStore
+from apps.gateway.publisher import KafkaPublisher
 from apps.gateway.registry import KafkaRegistry
 from apps.gateway.service import Gateway
-from apps.gateway.sink import KafkaSink
-from haocha.settings import Settings
 
 log = logging.getLogger("apps.gateway")
 
 PURGE_EVERY_SECONDS = 3600
+
+
+@dataclass
+class GatewayParts:
+    """What one gateway process runs; each part is started and stopped by `running_gateway`."""
+
+    gateway: Gateway
+    publisher: KafkaPublisher
+    registry: KafkaRegistry
+    store: IdempotencyStore
+    tail: ClassifiedTail | None  # None: the stream's verdicts are not reported back
 
 
 @dataclass
@@ -38,22 +47,14 @@ class Running:
 
 
 @asynccontextmanager
-async def running_gateway(settings: Settings, *, host: str | None = None,
-                          port: int | None = None):
-    """The whole gateway on a real socket; used by `haocha gateway`, the tests and the benchmark."""
-    secret = settings.secret_key.get_secret_value()
-    if secret == "change-me-in-production":
-        log.warning("HAOCHA_SECRET_KEY is the default: terminal keys are sealed with a known secret")
-    sealer = KeySealer(secret)
-    store = IdempotencyStore(settings.data_dir / "gateway" / "idempotency.sqlite")
-    sink = KafkaSink(settings, settings.gateway_produce_timeout_seconds)
-    registry = KafkaRegistry(settings, sealer)
-    tail = ClassifiedTail(settings, store, settings.gateway_idempotency_days * 86400) if settings.gateway_classified_tail else None
-    gateway = Gateway(settings, Directory.load(settings.directory_path), registry, sink, store)
+async def running_gateway(parts: GatewayParts, *, host: str | None = None, port: int | None = None):
+    """The whole gateway on a real socket."""
+    gateway, publisher, registry, store, tail = parts.gateway, parts.publisher, parts.registry, parts.store, parts.tail
+    settings = gateway.settings
     app = create_app(gateway)
     runner = web.AppRunner(app, access_log=None)
     purge: asyncio.Task | None = None
-    await sink.start()
+    await publisher.start()
     try:
         await registry.start()
         if tail:
@@ -73,7 +74,7 @@ async def running_gateway(settings: Settings, *, host: str | None = None,
         if tail:
             await tail.stop()
         await registry.stop()
-        await sink.stop()
+        await publisher.stop()
         store.close()
 
 
@@ -88,11 +89,11 @@ async def _purge(store: IdempotencyStore, keep_seconds: float) -> None:
         await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(parts: GatewayParts) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with running_gateway(settings):
+    async with running_gateway(parts):
         await stop.wait()
         log.info("gateway stopping")

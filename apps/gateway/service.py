@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -23,12 +22,13 @@ from multidict import CIMultiDict
 
 from haocha.domain.directory import Directory
 from haocha.domain.reviews import fingerprint
-from apps.gateway.auth import Authenticator
+from apps.gateway.auth import SignatureVerifier
 from apps.gateway.errors import STATUS, GatewayError
 from apps.gateway.idempotency import IdempotencyStore, Outcome
 from apps.gateway.ratelimit import TokenBuckets, retry_after
 from apps.gateway.registry import Registry, Terminal
-from apps.gateway.sink import Sink
+from apps.gateway.publisher import Publisher
+from haocha.adapters.clock import Clock, SystemClock
 from haocha.settings import Settings
 from apps.terminal_client.signing import H_TERMINAL, sign_headers
 from schemas.review import DeadLetter, ReviewSubmitted
@@ -100,15 +100,15 @@ class KeyedLocks:
 
 class Gateway:
     def __init__(self, settings: Settings, directory: Directory, registry: Registry,
-                 sink: Sink, store: IdempotencyStore, clock=time.time):
+                 publisher: Publisher, store: IdempotencyStore, clock: Clock = SystemClock()):
         self.settings = settings
         self.directory = directory
         self.registry = registry
-        self.sink = sink
+        self.publisher = publisher
         self.store = store
         self.clock = clock
-        self.auth = Authenticator(registry, skew_seconds=settings.gateway_clock_skew_seconds, algorithms=settings.algorithms,
-                                  clock=clock)
+        self.verifier = SignatureVerifier(registry, skew_seconds=settings.gateway_clock_skew_seconds,
+                                          algorithms=settings.algorithms, clock=clock)
         self.limits = TokenBuckets(settings.gateway_rate_per_second, settings.gateway_rate_burst)
         self.refusals = TokenBuckets(settings.gateway_refusal_rate_per_second, settings.gateway_refusal_burst)
         self.counters: Counter[str] = Counter()
@@ -123,7 +123,7 @@ class Gateway:
         if not self.registry.ready.is_set():
             raise GatewayError("unavailable", "the terminal registry is still loading", headers={"Retry-After": "2"})
         try:
-            terminal = self.auth.verify(req.method, req.path, req.headers, req.body)
+            terminal = self.verifier.verify(req.method, req.path, req.headers, req.body)
         except GatewayError as err:
             raise self.refused(err, req) from None
         wait = self.limits.take(terminal.terminal_id)
@@ -156,10 +156,10 @@ class Gateway:
         out = self.refused(err, req)
         if out is err:  # not throttled: keep the head of it; it reached the gateway
             claimed = str(req.headers.get(H_TERMINAL, ""))[:64]
-            await self.sink.dead_letter(dead_letter(
+            await self.publisher.dead_letter(dead_letter(
                 req.body[:DEAD_PREFIX_BYTES], source=f"gateway:{req.method} {req.path[:200]}", reason=err.code,
                 detail=f"{err.detail}; first {DEAD_PREFIX_BYTES} bytes kept; unauthenticated, claimed terminal {claimed!r}",
-                key=claimed.encode() or None, failed_at=datetime.now(UTC)), claimed.encode() or None)
+                key=claimed.encode() or None, failed_at=self.clock.now()), claimed.encode() or None)
         return out
 
     # --- the endpoints ------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class Gateway:
     async def post_batch(self, req: Incoming) -> Reply:
         terminal = self.authenticate(req)
         source = f"gateway:POST {PATH_BATCH}"
-        received = datetime.now(UTC)
+        received = self.clock.now()
         try:
             data = orjson.loads(req.body) if req.body else None
         except orjson.JSONDecodeError as exc:
@@ -217,7 +217,7 @@ class Gateway:
         t = self.authenticate(req)
         r = t.record
         return Reply(200, {"terminal_id": r.terminal_id, "hall_id": r.hall_id, "window_id": r.window_id,
-                           "channel": r.channel, "server_time": int(self.clock())})
+                           "channel": r.channel, "server_time": int(self.clock.now().timestamp())})
 
     # --- kiosk: the page's key stays here; it goes through the same verification ---------------------
 
@@ -269,7 +269,7 @@ class Gateway:
             "reasons": (page.get("reasons") or []) if rating in (1, 2) else [],
             "evaluator": {"real_name": phone is not None, "phone": phone},
             # The tap time on the kiosk if the page sent it (a retried post keeps it), else now.
-            "happened_at": page.get("happened_at") or datetime.now(self._tz).isoformat(),
+            "happened_at": page.get("happened_at") or self.clock.now().astimezone(self._tz).isoformat(),
         }
         if page.get("comment"):
             review["comment"] = page["comment"]
@@ -281,7 +281,7 @@ class Gateway:
     # --- the pipeline -------------------------------------------------------------------------------
 
     async def _process(self, terminal: Terminal, items: list[_Item], source: str) -> None:
-        received = datetime.now(UTC)
+        received = self.clock.now()
         dead: list[tuple[bytes, str, GatewayError]] = []
         for it in items:
             self._validate(terminal, it, received, source)
@@ -323,7 +323,7 @@ class Gateway:
                                        for raw, src, err in dead))
             if to_send:
                 # Acknowledged by Kafka before answering: a 202 is never lost.
-                await self.sink.send_reviews([(it.review.hall_id.encode(), orjson.dumps(it.data)) for it in to_send])
+                await self.publisher.send_reviews([(it.review.hall_id.encode(), orjson.dumps(it.data)) for it in to_send])
                 self.store.put_many(outcomes)
                 self.counters["accepted"] += len(to_send)
         for it in items:
@@ -385,10 +385,10 @@ class Gateway:
 
     async def _dead(self, raw: bytes, source: str, code: str, detail: str, terminal: Terminal, at: datetime) -> None:
         key = terminal.terminal_id.encode()
-        await self.sink.dead_letter(dead_letter(raw, source=source, reason=code, detail=detail, key=key, failed_at=at), key)
+        await self.publisher.dead_letter(dead_letter(raw, source=source, reason=code, detail=detail, key=key, failed_at=at), key)
 
     def stats(self) -> dict:
-        return {"terminals": len(self.registry), "nonces": len(self.auth.nonces), "counters": dict(self.counters)}
+        return {"terminals": len(self.registry), "nonces": len(self.verifier.nonces), "counters": dict(self.counters)}
 
 
 def _answer(outcome: Outcome, *, resend: bool) -> dict:

@@ -35,28 +35,28 @@ STAGE_LABELS = {
 }
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """[first instant, first instant of next month) in Asia/Shanghai for "YYYY-MM"."""
+def month_bounds(month: str, tz: ZoneInfo = SHANGHAI) -> tuple[datetime, datetime]:
+    """[first instant, first instant of next month) in local time (tz) for "YYYY-MM"."""
     try:
         y, m = (int(x) for x in month.split("-"))
-        start = datetime(y, m, 1, tzinfo=SHANGHAI)
+        start = datetime(y, m, 1, tzinfo=tz)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"month must be YYYY-MM, got {month!r}") from exc
-    end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=SHANGHAI)
+    end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=tz)
     return start, end
 
 
-def parse_as_of(as_of: datetime | str | None) -> datetime:
-    """None -> now; naive times are Asia/Shanghai; truncated to milliseconds (the store's unit)."""
+def parse_as_of(as_of: datetime | str | None, tz: ZoneInfo = SHANGHAI) -> datetime:
+    """None -> now; naive times are local (tz); truncated to milliseconds (the store's unit)."""
     if as_of is None:
-        t = datetime.now(SHANGHAI)
+        t = datetime.now(tz)
     elif isinstance(as_of, str):
         t = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
     else:
         t = as_of
     if t.tzinfo is None:
-        t = t.replace(tzinfo=SHANGHAI)
-    t = t.astimezone(SHANGHAI)
+        t = t.replace(tzinfo=tz)
+    t = t.astimezone(tz)
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
@@ -65,8 +65,10 @@ def _ms(t: datetime) -> int:
 
 
 def build_monthly_report(store, month: str, as_of, directory, calendar) -> MonthlyReport:
-    start, end = month_bounds(month)
-    t = parse_as_of(as_of)
+    """Months, the as-of and the times shown are in the store's time zone (settings.timezone)."""
+    tz = store.tz
+    start, end = month_bounds(month, tz)
+    t = parse_as_of(as_of, tz)
     clock = WorkingClock.build(calendar, start.date() - timedelta(days=7), max(t.date(), start.date()) + timedelta(days=1))
     params = {"start": _ms(start), "end": _ms(end), "asof": _ms(t), **clock.params()}
 
@@ -94,15 +96,15 @@ def build_monthly_report(store, month: str, as_of, directory, calendar) -> Month
     totals = ScopeRow.of("total", "all", "合计", Components.total(per_window.values()))
 
     open_rows = store.query_dicts(q.open_tickets(), params)
-    open_tickets = [_open_ticket(r, directory) for r in open_rows]
-    carry = [_carry_over(r, directory, calendar) for r in store.query_dicts(q.carry_over(), params)]
+    open_tickets = [_open_ticket(r, directory, tz) for r in open_rows]
+    carry = [_carry_over(r, directory, calendar, tz) for r in store.query_dicts(q.carry_over(), params)]
     late = store.query(q.late_reviews(), params)[0][0]
 
     return MonthlyReport(
         title=f"{start.year}年{start.month}月 政务服务好差评差评整改率月报",
         month=f"{start.year:04d}-{start.month:02d}",
         as_of=t,
-        timezone=TZ,
+        timezone=tz.key,
         period_start=start,
         period_end=end,
         metrics=metric_defs(),
@@ -138,28 +140,28 @@ def rankings(departments: list[ScopeRow], windows: list[ScopeRow], n: int = BOTT
     return out
 
 
-def _aware(v: datetime) -> datetime:
-    return v if v.tzinfo else v.replace(tzinfo=ZoneInfo("UTC")).astimezone(SHANGHAI)
+def _aware(v: datetime, tz: ZoneInfo) -> datetime:
+    return v if v.tzinfo else v.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
 
 
-def _open_ticket(r: dict, directory) -> OpenTicket:
+def _open_ticket(r: dict, directory, tz: ZoneInfo) -> OpenTicket:
     has = bool(r["has_ticket"])
     stage = r["stage"] if has else ""
     return OpenTicket(
         ticket_id=r["ticket_id"], review_id=r["review_id"], department_id=r["department_id"],
         department_name=directory.department_name(r["department_id"]), hall_id=r["hall_id"],
         window_id=r["window_id"], window_name=directory.window_name(r["window_id"]), rating=r["rating"],
-        real_name=bool(r["real_name"]), reasons=list(r["reasons"]), happened_at=_aware(r["happened_at"]),
-        received_at=_aware(r["received_at"]), opened_at=_aware(r["opened_at"]) if has else None,
-        resolve_due=_aware(r["resolve_due"]) if has else None, stage=stage,
+        real_name=bool(r["real_name"]), reasons=list(r["reasons"]), happened_at=_aware(r["happened_at"], tz),
+        received_at=_aware(r["received_at"], tz), opened_at=_aware(r["opened_at"], tz) if has else None,
+        resolve_due=_aware(r["resolve_due"], tz) if has else None, stage=stage,
         stage_label=STAGE_LABELS.get(stage, stage), contacted=bool(r["is_contacted"]) and has,
         overdue=bool(r["overdue"]), escalated=bool(r["escalated"]) and has,
         working_days_open=float(r["days_open"]) if has else None,
     )
 
 
-def _carry_over(r: dict, directory, calendar) -> CarryOver:
-    happened, opened, closed = _aware(r["happened_at"]), _aware(r["opened_at"]), _aware(r["closed_at"])
+def _carry_over(r: dict, directory, calendar, tz: ZoneInfo) -> CarryOver:
+    happened, opened, closed = _aware(r["happened_at"], tz), _aware(r["opened_at"], tz), _aware(r["closed_at"], tz)
     return CarryOver(
         ticket_id=r["ticket_id"], review_id=r["review_id"], review_month=f"{happened.year:04d}-{happened.month:02d}",
         department_id=r["department_id"], department_name=directory.department_name(r["department_id"]),

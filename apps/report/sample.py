@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from haocha.domain.deadlines import due_after
 from schemas import tickets as t
-from schemas.review import Classification, Evaluator, ReviewClassified, ReviewSubmitted
+from schemas.review import BAD_RATINGS, Classification, Evaluator, ReviewClassified, ReviewSubmitted
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICER = t.Actor(id="officer-1", role="officer", department_id=None)
@@ -55,11 +55,11 @@ def generate(directory, calendar, n: int = 600, seed: int = 7,
                           weights=[92, 5, 3])[0]
         counted = cls == Classification.COUNTED
         rid = f"R{i:05d}"
-        tid = f"T-{rid}" if counted and rating <= 2 else None
+        tid = f"T-{rid}" if counted and rating in BAD_RATINGS else None
         review = ReviewSubmitted(
             review_id=rid, case_no=f"C{i:05d}", channel="pad", hall_id=hall, window_id=window_id,
-            department_id=dept, rating=rating, reasons=("态度差",) if rating <= 2 else (),
-            comment="等了很久" if rating <= 2 else None, evaluator=Evaluator(real_name=real, phone=phone),
+            department_id=dept, rating=rating, reasons=("态度差",) if rating in BAD_RATINGS else (),
+            comment="等了很久" if rating in BAD_RATINGS else None, evaluator=Evaluator(real_name=real, phone=phone),
             happened_at=happened, received_at=received, terminal_id=f"pad-{window_id}",
         )
         out.reviews.append(ReviewClassified(

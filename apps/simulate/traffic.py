@@ -14,7 +14,7 @@ import orjson
 
 from haocha.domain.directory import Directory
 from haocha.domain.calendar import WorkingCalendar
-from schemas.review import REASON_TAGS
+from schemas.review import BAD_RATINGS, REASON_TAGS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHANNELS = ("pad", "pad", "pad", "pad", "kiosk", "web", "app", "qr", "hotline")
@@ -91,8 +91,8 @@ def generate(plan: TrafficPlan, directory: Directory, calendar: WorkingCalendar)
             "channel": channel, "hall_id": w.hall_id, "window_id": w.window_id, "department_id": w.department_id,
             "staff_id": f"S-{w.window_id}", "item_code": code, "item_name": name, "rating": rating,
             "indicators": {"整体满意度": rating, "服务态度": max(1, min(5, rating + rng.choice((-1, 0, 0, 1))))},
-            "reasons": rng.sample(REASON_TAGS, k=rng.randint(1, 2)) if rating <= 2 else [],
-            "comment": rng.choice(COMMENTS_BAD if rating <= 2 else COMMENTS_GOOD) or None,
+            "reasons": rng.sample(REASON_TAGS, k=rng.randint(1, 2)) if rating in BAD_RATINGS else [],
+            "comment": rng.choice(COMMENTS_BAD if rating in BAD_RATINGS else COMMENTS_GOOD) or None,
             "evaluator": {"real_name": phone is not None, "phone": phone},
             "happened_at": at.isoformat(), "terminal_id": f"T-{w.window_id}-{channel}",
         }

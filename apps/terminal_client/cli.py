@@ -2,7 +2,12 @@
 
 Identity comes from flags or the environment (HAOCHA_TERMINAL_GATEWAY, HAOCHA_TERMINAL_ID,
 HAOCHA_TERMINAL_KEY or HAOCHA_TERMINAL_KEY_FILE, HAOCHA_TERMINAL_QUEUE), so a pad's service file
-holds them once.
+holds them once. Without HAOCHA_TERMINAL_GATEWAY the gateway is where the gateway itself listens
+(HAOCHA_GATEWAY_HOST / HAOCHA_GATEWAY_PORT).
+
+Exit codes of `send` and `drain`: 0 everything sent, 1 the gateway rejected a review for good (it
+left the queue; `status --rejected` lists it), 2 the gateway refuses this terminal, 3 the gateway
+did not answer (the reviews stay queued for `drain`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,20 @@ from apps.terminal_client.review import new_review
 from apps.terminal_client.signing import ALGORITHMS
 
 
+EXIT_REJECTED, EXIT_REFUSED_TERMINAL, EXIT_UNREACHABLE = 1, 2, 3
+
+
+def default_gateway() -> str:
+    """The gateway's own variables (those of haocha.settings, read here directly: a pad ships only
+    this package), so the client finds a gateway started on another port."""
+    env = os.environ.get
+    if env("HAOCHA_TERMINAL_GATEWAY"):
+        return env("HAOCHA_TERMINAL_GATEWAY")
+    host = env("HAOCHA_GATEWAY_HOST") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{host}:{env('HAOCHA_GATEWAY_PORT') or 8081}"
+
+
 def register(sub) -> None:
     add_actions(sub.add_parser("terminal-client", help="store-and-forward client of a hall terminal"))
 
@@ -28,7 +47,8 @@ def add_actions(p: argparse.ArgumentParser) -> None:
 
     def common(q: argparse.ArgumentParser) -> None:
         env = os.environ.get
-        q.add_argument("--gateway", default=env("HAOCHA_TERMINAL_GATEWAY", "http://127.0.0.1:8081"))
+        q.add_argument("--gateway", default=default_gateway(),
+                       help="gateway URL (default: $HAOCHA_TERMINAL_GATEWAY, else HAOCHA_GATEWAY_HOST:PORT)")
         q.add_argument("--terminal-id", default=env("HAOCHA_TERMINAL_ID"))
         q.add_argument("--key", default=env("HAOCHA_TERMINAL_KEY"), help="prefer --key-file: argv is visible in ps")
         q.add_argument("--key-file", default=env("HAOCHA_TERMINAL_KEY_FILE"))
@@ -97,18 +117,19 @@ def cmd_send(args) -> int:
     saf = StoreAndForward(_client(args), Queue(args.queue))
     ids = [saf.queue.enqueue(r) for r in _reviews(args)]
     print(json.dumps({"queued": ids}))
-    if not args.no_send:
-        try:
-            res = saf.drain(until_empty=False)
-            print(json.dumps({"sent": res.sent, "rejected": res.rejected, "pending": res.remaining,
-                              "stopped": res.stopped}))
-            for rid in ids:  # what the gateway said about these (hints: 一次一评, repeat press)
-                if rid in res.answers:
-                    print(json.dumps({"review_id": rid, **res.answers[rid]}, ensure_ascii=False))
-        except TerminalMisconfigured as exc:
-            print(f"terminal-client: queued, but the gateway refuses this terminal: {exc}", file=sys.stderr)
-            return 2
-    return 0
+    if args.no_send:
+        return 0
+    try:
+        res = saf.drain(until_empty=False)
+    except TerminalMisconfigured as exc:
+        print(f"terminal-client: queued, but the gateway at {args.gateway} refuses this terminal: {exc}",
+              file=sys.stderr)
+        return EXIT_REFUSED_TERMINAL
+    print(json.dumps({"sent": res.sent, "rejected": res.rejected, "pending": res.remaining, "stopped": res.stopped}))
+    for rid in ids:  # what the gateway said about these (hints: 一次一评, repeat press)
+        if rid in res.answers:
+            print(json.dumps({"review_id": rid, **res.answers[rid]}, ensure_ascii=False))
+    return _outcome(args, res)
 
 
 def cmd_drain(args) -> int:
@@ -116,10 +137,26 @@ def cmd_drain(args) -> int:
     try:
         res = saf.drain(until_empty=not args.once, max_seconds=args.max_seconds, pause=args.pause)
     except TerminalMisconfigured as exc:
-        print(f"terminal-client: the gateway refuses this terminal: {exc}", file=sys.stderr)
-        return 2
+        print(f"terminal-client: the gateway at {args.gateway} refuses this terminal: {exc}", file=sys.stderr)
+        return EXIT_REFUSED_TERMINAL
     print(json.dumps({"sent": res.sent, "rejected": res.rejected, "pending": res.remaining, "stopped": res.stopped}))
-    return 0 if res.remaining == 0 else 3
+    return _outcome(args, res)
+
+
+def _outcome(args, res) -> int:
+    """Say on stderr what the counts mean; the exit code says it to scripts."""
+    if res.rejected:
+        refused = [f"{rid}: {a.get('error')} {a.get('detail', '')}".strip() for rid, a in res.answers.items()
+                   if a.get("error")]
+        print(f"terminal-client: the gateway rejected {res.rejected} review(s) for good: " + "; ".join(refused),
+              file=sys.stderr)
+        return EXIT_REJECTED
+    if res.remaining:
+        why = f" ({res.errors[-1]})" if res.errors else ""
+        print(f"terminal-client: the gateway at {args.gateway} did not answer{why}; {res.remaining} review(s) "
+              f"stay queued in {args.queue}: send them later with `terminal-client drain`", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    return 0
 
 
 def cmd_status(args) -> int:

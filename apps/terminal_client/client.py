@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from apps.terminal_client.signing import ALG_HMAC_SHA256, sign_headers
@@ -92,6 +93,11 @@ class GatewayClient:
 
     def review_status(self, review_id: str) -> Response:
         return self.request("GET", f"/v1/reviews/{review_id}")
+
+
+def _local_iso(unix: float) -> str:
+    """The device's local time with its offset, as the reviews themselves carry it."""
+    return datetime.fromtimestamp(unix).astimezone().isoformat(timespec="seconds")
 
 
 def _json(raw: bytes) -> dict:
@@ -169,7 +175,7 @@ class Queue:
 
     def rejected(self) -> list[dict]:
         rows = self.db.execute("SELECT review_id, error, detail, rejected_at FROM rejected ORDER BY seq").fetchall()
-        return [{"review_id": r[0], "error": r[1], "detail": r[2], "rejected_at": r[3]} for r in rows]
+        return [{"review_id": r[0], "error": r[1], "detail": r[2], "rejected_at": _local_iso(r[3])} for r in rows]
 
 
 @dataclass

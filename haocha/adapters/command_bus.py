@@ -18,6 +18,8 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from haocha.adapters import kafka
+from haocha.settings import Settings
 from schemas.tickets import CommandOutcome, TicketCommandEnvelope
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,8 @@ class CommandBus(Protocol):
 
 
 class KafkaCommandBus:
-    def __init__(self, bootstrap: str, commands_topic: str, outcomes_topic: str, timeout: float = 15.0):
-        self.bootstrap = bootstrap
+    def __init__(self, settings: Settings, commands_topic: str, outcomes_topic: str, timeout: float = 15.0):
+        self.settings = settings
         self.commands_topic = commands_topic
         self.outcomes_topic = outcomes_topic
         self.timeout = timeout
@@ -48,8 +50,8 @@ class KafkaCommandBus:
         self._reader: asyncio.Task | None = None
 
     async def start(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
+        producer = kafka.producer(self.settings)
+        consumer = kafka.consumer(self.settings, group_id=None)
         await producer.start()
         try:
             await consumer.start()

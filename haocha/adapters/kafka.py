@@ -1,4 +1,5 @@
-"""Small Kafka adapters for producers outside the worker: bulk produce, consumer-group lag."""
+"""Kafka outside the worker: the one factory of aiokafka clients, and the small helpers built on it
+(bulk produce, read a topic, consumer-group lag, topic creation). Faust builds its own clients."""
 
 from __future__ import annotations
 
@@ -12,18 +13,40 @@ from aiokafka.errors import TopicAlreadyExistsError
 from haocha.settings import Settings
 from schemas.topics import ALL
 
+# aiokafka's own default, stated so every client shows the same bound on one request.
+REQUEST_TIMEOUT_MS = 40_000
+
+
+def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
+    """acks=all + idempotence: an acknowledged message survives a broker failover, and a retry
+    after a lost acknowledgement never writes it twice."""
+    return AIOKafkaProducer(**{"bootstrap_servers": settings.kafka_bootstrap, "acks": "all",
+                               "enable_idempotence": True, "request_timeout_ms": REQUEST_TIMEOUT_MS,
+                               **overrides})
+
+
+def consumer(settings: Settings, *topics: str, **overrides) -> AIOKafkaConsumer:
+    """No automatic commits unless asked: a reader outside the worker either keeps no position
+    (group-less) or commits only what it has finished with."""
+    return AIOKafkaConsumer(*topics, **{"bootstrap_servers": settings.kafka_bootstrap, "enable_auto_commit": False,
+                                        "request_timeout_ms": REQUEST_TIMEOUT_MS, **overrides})
+
+
+def admin(settings: Settings, **overrides) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(**{"bootstrap_servers": settings.kafka_bootstrap,
+                                  "request_timeout_ms": REQUEST_TIMEOUT_MS, **overrides})
+
 
 async def produce_all(settings: Settings, topic: str, messages: Iterable[tuple[bytes | None, bytes]],
                       on_progress=None, every: int = 1000) -> int:
     """Send every message and wait until Kafka has acknowledged all of them (acks=all)."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                enable_idempotence=True, linger_ms=10, max_batch_size=256 * 1024)
-    await producer.start()
+    out = producer(settings, linger_ms=10, max_batch_size=256 * 1024)
+    await out.start()
     n = 0
     try:
         pending = []
         for key, value in messages:
-            pending.append(await producer.send(topic, value=value, key=key))
+            pending.append(await out.send(topic, value=value, key=key))
             n += 1
             if n % every == 0:
                 await asyncio.gather(*pending)
@@ -34,11 +57,11 @@ async def produce_all(settings: Settings, topic: str, messages: Iterable[tuple[b
         if on_progress:
             on_progress(n)
     finally:
-        await producer.stop()
+        await out.stop()
     return n
 
 
-async def stop_tail(task: asyncio.Task | None, consumer: AIOKafkaConsumer | None) -> None:
+async def stop_tail(task: asyncio.Task | None, reader: AIOKafkaConsumer | None) -> None:
     """Stop a background task that reads a topic, then its consumer; its errors are moot by now."""
     if task:
         task.cancel()
@@ -46,20 +69,20 @@ async def stop_tail(task: asyncio.Task | None, consumer: AIOKafkaConsumer | None
             await task
         except (asyncio.CancelledError, Exception):
             pass
-    if consumer:
-        await consumer.stop()
+    if reader:
+        await reader.stop()
 
 
 async def group_lag(settings: Settings, group: str, topics: list[str]) -> dict[str, int]:
     """Messages not yet committed by `group`, per topic (end offset minus committed offset)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
+    client = admin(settings)
+    reader = consumer(settings)
+    await client.start()
+    await reader.start()
     try:
-        tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or await _parts(consumer, t))]
-        ends = await consumer.end_offsets(tps)
-        committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+        tps = [TopicPartition(t, p) for t in topics for p in (reader.partitions_for_topic(t) or await _parts(reader, t))]
+        ends = await reader.end_offsets(tps)
+        committed = await client.list_consumer_group_offsets(group, partitions=tps)
         lag: dict[str, int] = {t: 0 for t in topics}
         for tp in tps:
             meta = committed.get(tp)
@@ -67,53 +90,63 @@ async def group_lag(settings: Settings, group: str, topics: list[str]) -> dict[s
             lag[tp.topic] += max(0, ends[tp] - done)
         return lag
     finally:
-        await consumer.stop()
-        await admin.close()
+        await reader.stop()
+        await client.close()
 
 
-async def _parts(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()
+async def _parts(reader: AIOKafkaConsumer, topic: str) -> set[int]:
+    await reader._client.force_metadata_update()
+    return reader.partitions_for_topic(topic) or set()
+
+
+async def partitions(reader: AIOKafkaConsumer, topic: str) -> list[int]:
+    """The topic's partitions; a fresh consumer has no metadata for it until asked."""
+    for _ in range(50):
+        parts = reader.partitions_for_topic(topic)
+        if parts:
+            return list(parts)
+        await reader._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public refresh
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {topic} does not exist: run `haocha topics create`")
 
 
 async def read_all(settings: Settings, topic: str, timeout: float = 10.0) -> list:
     """Every message currently in a topic (tests and tools; not for the hot path)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
+    reader = consumer(settings, auto_offset_reset="earliest")
+    await reader.start()
     try:
-        parts = await _parts(consumer, topic)
+        parts = await _parts(reader, topic)
         tps = [TopicPartition(topic, p) for p in parts]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        ends = await reader.end_offsets(tps)
         out = []
         deadline = asyncio.get_running_loop().time() + timeout
-        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+        while [tp for tp in tps if await reader.position(tp) < ends[tp]]:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"reading {topic} did not reach its end in {timeout}s")
-            batch = await consumer.getmany(timeout_ms=500)
+            batch = await reader.getmany(timeout_ms=500)
             for msgs in batch.values():
                 out.extend(msgs)
         return out
     finally:
-        await consumer.stop()
+        await reader.stop()
 
 
 async def ensure_topics(settings: Settings, specs=ALL, timeout: float = 60.0) -> list[str]:
     """Create missing topics; return the names created. Safe to run any number of times."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=30000)
+    client = admin(settings, request_timeout_ms=30000)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
-            await admin.start()
+            await client.start()
             break
         except Exception as exc:  # the broker may still be starting
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"Kafka at {settings.kafka_bootstrap} is not reachable: {exc}") from exc
             await asyncio.sleep(1)
     try:
-        existing = set(await admin.list_topics())
+        existing = set(await client.list_topics())
         wanted = [
             NewTopic(
                 name=settings.topic(s.name),
@@ -126,9 +159,9 @@ async def ensure_topics(settings: Settings, specs=ALL, timeout: float = 60.0) ->
         ]
         if wanted:
             try:
-                await admin.create_topics(wanted)
+                await client.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
         return [t.name for t in wanted]
     finally:
-        await admin.close()
+        await client.close()

@@ -234,13 +234,14 @@ def fold_all(envs: list[t.TicketEventEnvelope]) -> TicketState | None:
 
 # Which commands each role may issue at all; department and ownership checks come after.
 _OFFICER_COMMANDS = frozenset(
-    {"AssignTicket", "RecordContact", "RecordRectification", "GiveFeedback", "CloseTicket",
+    {"AssignTicket", "ClaimTicket", "RecordContact", "RecordRectification", "GiveFeedback", "CloseTicket",
      "ExplainPolicy", "FileAppeal", "RevealPhone"}
 )
+_OFFICERS_ONLY = frozenset({"RevealPhone", "ClaimTicket"})
 _ALLOWED: dict[str, frozenset[str]] = {
     "officer": _OFFICER_COMMANDS,
-    "supervisor": (_OFFICER_COMMANDS - {"RevealPhone"}) | {"DecideAppeal"},
-    "admin": (_OFFICER_COMMANDS - {"RevealPhone"}) | {"DecideAppeal", "CheckDeadlines", "OpenTicket", "ReopenTicket"},
+    "supervisor": (_OFFICER_COMMANDS - _OFFICERS_ONLY) | {"DecideAppeal"},
+    "admin": (_OFFICER_COMMANDS - _OFFICERS_ONLY) | {"DecideAppeal", "CheckDeadlines", "OpenTicket", "ReopenTicket"},
     "system": frozenset({"OpenTicket", "ReopenTicket", "CheckDeadlines"}),
     "manager": frozenset(),
 }
@@ -286,7 +287,35 @@ _WORKING = frozenset({Status.ASSIGNED, Status.CONTACTED})
 def _(c: t.AssignTicket, s: TicketState, cmd, ctx) -> Decision:
     if not s.is_open or s.status == Status.APPEALED:
         return _illegal(c.kind, s, "the ticket is not being worked")
-    return [t.TicketAssigned(officer_id=c.officer_id)]
+    # Checked here, after the version check, so that of two colleagues assigning at once the
+    # second hears "conflict: reload", not "forbidden".
+    if cmd.actor.role == "officer" and s.officer_id not in (None, cmd.actor.id):
+        return Refusal("forbidden", f"the ticket is assigned to {s.officer_id}; taking it over needs a supervisor")
+    ineligible = _ineligible(c.officer_id, c.assignee, s)
+    if ineligible:
+        return ineligible
+    return [t.TicketAssigned(officer_id=c.officer_id, previous_officer_id=s.officer_id)]
+
+
+def _ineligible(officer_id: str, assignee: t.Actor | None, s: TicketState) -> Refusal | None:
+    """Only a known, active officer of the ticket's own department may hold it: anyone else could
+    not see it, or would see a phone number that is not theirs to see."""
+    if assignee is None or assignee.id != officer_id:
+        return Refusal("invalid", f"{officer_id} is not a known, active user")
+    if assignee.role != "officer":
+        return Refusal("invalid", f"{officer_id} is a {assignee.role}, not an officer")
+    if assignee.department_id != s.department_id:
+        return Refusal("invalid", f"{officer_id} is an officer of {assignee.department_id}, not of {s.department_id}")
+    return None
+
+
+@_decide.register
+def _(c: t.ClaimTicket, s: TicketState, cmd, ctx) -> Decision:
+    if not s.is_open or s.status == Status.APPEALED:
+        return _illegal(c.kind, s, "the ticket is not being worked")
+    if s.officer_id is not None:
+        return _illegal(c.kind, s, f"the ticket is already assigned to {s.officer_id}")
+    return [t.TicketAssigned(officer_id=cmd.actor.id)]
 
 
 @_decide.register

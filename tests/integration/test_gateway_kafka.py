@@ -134,12 +134,12 @@ def test_cli_register_list_revoke_reach_the_running_gateway(stack):
     env = settings_env(stack.settings)
     run = lambda *a: subprocess.run([sys.executable, "-m", "apps.cli", *a], env=env, capture_output=True,  # noqa: E731
                                     text=True, timeout=60)
-    reg = run("terminal", "register", "--terminal-id", "P7", "--hall", HALL, "--window", "H-CY-W05")
+    reg = run("terminal", "register", "P7", "--hall", HALL, "--window", "H-CY-W05")
     assert reg.returncode == 0, reg.stderr
     key = reg.stdout.strip().splitlines()[-1]
     assert key.startswith("hck_")
-    assert run("terminal", "register", "--terminal-id", "P7", "--hall", HALL, "--window", "H-CY-W05").returncode == 1
-    assert run("terminal", "register", "--terminal-id", "P8", "--hall", HALL, "--window", "H-NH-W01").returncode == 1
+    assert run("terminal", "register", "P7", "--hall", HALL, "--window", "H-CY-W05").returncode == 1
+    assert run("terminal", "register", "P8", "--hall", HALL, "--window", "H-NH-W01").returncode == 1
     stack.keys["P7"] = key
     r = _review("P7", "H-CY-W05")
     _eventually(lambda: _post(stack, r, terminal="P7").status_code == 202)

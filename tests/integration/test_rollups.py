@@ -10,7 +10,7 @@ import pytest
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.domain.directory import Directory
-from haocha.domain.metrics import rollup_schema_sql
+from sinks.rollups import rollup_schema_sql
 from haocha.domain.tickets import fold_all
 from apps.report.sample import generate
 from haocha.settings import PACKAGE_DATA
@@ -122,4 +122,4 @@ def test_schema_file_is_generated_from_metrics():
 
     path = next(p for p in SCHEMA_FILES if p.name == "schema_rollups.sql")
     assert path.read_text(encoding="utf-8") == rollup_schema_sql(), \
-        "regenerate: python -m haocha.domain.metrics > sinks/schema_rollups.sql"
+        "regenerate: python -m sinks.rollups > sinks/schema_rollups.sql"

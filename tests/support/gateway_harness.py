@@ -25,22 +25,22 @@ from apps.gateway.crypto import KeySealer, new_terminal_key
 from apps.gateway.idempotency import IdempotencyStore
 from apps.gateway.registry import ACTIVE, REVOKED, Registry, TerminalRecord
 from apps.gateway.service import Gateway
-from apps.gateway.sink import MemorySink
+from apps.gateway.publisher import MemoryPublisher
 from haocha.settings import Settings
 
 MEMORY_SECRET = "harness-secret"
 
 
-def build_memory_gateway(data_dir: Path, **gs_overrides) -> tuple[Gateway, MemorySink, Registry, KeySealer]:
-    """A gateway with an in-memory sink and registry (rate limit off unless asked)."""
+def build_memory_gateway(data_dir: Path, **gs_overrides) -> tuple[Gateway, MemoryPublisher, Registry, KeySealer]:
+    """A gateway with an in-memory publisher and registry (rate limit off unless asked)."""
     settings = Settings(data_dir=data_dir, secret_key=MEMORY_SECRET, **{"gateway_rate_per_second": 0, **gs_overrides})
     sealer = KeySealer(MEMORY_SECRET)
     registry = Registry(sealer)
     registry.ready.set()
-    sink = MemorySink()
+    publisher = MemoryPublisher()
     store = IdempotencyStore(data_dir / f"idempotency-{uuid.uuid4().hex[:6]}.sqlite")
-    gw = Gateway(settings, Directory.load(settings.directory_path), registry, sink, store)
-    return gw, sink, registry, sealer
+    gw = Gateway(settings, Directory.load(settings.directory_path), registry, publisher, store)
+    return gw, publisher, registry, sealer
 
 
 def terminal_record(sealer: KeySealer, terminal_id: str, hall: str, window: str, *, channel: str = "pad",
@@ -60,7 +60,7 @@ class ThreadedGateway:
     """The in-memory gateway on a real socket in a thread, for synchronous clients."""
 
     def __init__(self, data_dir: Path, **gs_overrides):
-        self.gateway, self.sink, self.registry, self.sealer = build_memory_gateway(data_dir, **gs_overrides)
+        self.gateway, self.publisher, self.registry, self.sealer = build_memory_gateway(data_dir, **gs_overrides)
         self.keys: dict[str, str] = {}
         self.url = ""
         self._loop = asyncio.new_event_loop()
@@ -104,7 +104,7 @@ class ThreadedGateway:
         asyncio.run_coroutine_threadsafe(apply(), self._loop).result(10)
 
     def produced_ids(self) -> list[str]:
-        return [orjson.loads(v)["review_id"] for _, v in list(self.sink.reviews)]
+        return [orjson.loads(v)["review_id"] for _, v in list(self.publisher.reviews)]
 
 
 # --- the real thing ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Gateway unit tests: signing, refusals with their codes, idempotency, bad input, rate limits,
-kiosk forwarding. In-process with an in-memory sink; tests/integration covers the real broker."""
+kiosk forwarding. In-process with an in-memory publisher; tests/integration covers the real broker."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.support.gateway_harness import build_memory_gateway, revoked, termina
 from apps.gateway.ratelimit import TokenBuckets
 from apps.gateway.registry import Registry
 from apps.gateway.service import Gateway
-from apps.gateway.sink import MemorySink
+from apps.gateway.publisher import MemoryPublisher
 from apps.terminal_client import signing
 
 HALL, WINDOW, OTHER_WINDOW = "H-CY", "H-CY-W01", "H-CY-W02"
@@ -30,7 +30,7 @@ HALL, WINDOW, OTHER_WINDOW = "H-CY", "H-CY-W01", "H-CY-W02"
 @dataclass
 class Env:
     gateway: Gateway
-    sink: MemorySink
+    publisher: MemoryPublisher
     registry: Registry
     sealer: KeySealer
     keys: dict[str, str]
@@ -55,10 +55,10 @@ class Env:
 
 
 async def make_env(tmp_path, **gs_overrides) -> Env:
-    gw, sink, registry, sealer = build_memory_gateway(tmp_path / "data", **gs_overrides)
+    gw, publisher, registry, sealer = build_memory_gateway(tmp_path / "data", **gs_overrides)
     client = TestClient(TestServer(create_app(gw)))
     await client.start_server()
-    env = Env(gw, sink, registry, sealer, {}, client)
+    env = Env(gw, publisher, registry, sealer, {}, client)
     env.add_terminal("T1")
     return env
 
@@ -145,8 +145,8 @@ async def test_signed_review_is_accepted_with_receive_time(env):
     assert resp.status == 202, await resp.text()
     body = await resp.json()
     assert body["status"] == "accepted" and body["review_id"] == r["review_id"] and body["resend"] is False
-    assert len(env.sink.reviews) == 1
-    key, value = env.sink.reviews[0]
+    assert len(env.publisher.reviews) == 1
+    key, value = env.publisher.reviews[0]
     sent = orjson.loads(value)
     assert key == HALL.encode()
     # Device time kept as sent, receive time set by the platform (a terminal cannot choose it).
@@ -221,7 +221,7 @@ async def test_replayed_request_is_refused(env):
     first = await env.client.post("/v1/reviews", data=body, headers=headers)
     assert first.status == 202
     await _refused(await env.client.post("/v1/reviews", data=body, headers=headers), 401, "nonce_reused")
-    assert len(env.sink.reviews) == 1
+    assert len(env.publisher.reviews) == 1
 
 
 async def test_missing_and_malformed_headers(env):
@@ -238,8 +238,8 @@ async def test_cross_window_and_cross_terminal_refused(env):
     env.add_terminal("T2", window=OTHER_WINDOW)
     await _refused(await env.post(review(window=OTHER_WINDOW)), 403, "window_mismatch")
     await _refused(await env.post(review(terminal="T2", window=OTHER_WINDOW)), 403, "terminal_mismatch")
-    assert env.sink.reviews == []
-    assert [d.reason for d in env.sink.dead] == ["window_mismatch", "terminal_mismatch"]
+    assert env.publisher.reviews == []
+    assert [d.reason for d in env.publisher.dead] == ["window_mismatch", "terminal_mismatch"]
 
 
 async def test_refusals_are_logged(env, caplog):
@@ -259,7 +259,7 @@ async def test_resend_returns_original_outcome_without_a_second_review(env):
     assert again.status == 202
     body = await again.json()
     assert body["resend"] is True and body["received_at"] == first["received_at"]
-    assert len(env.sink.reviews) == 1
+    assert len(env.publisher.reviews) == 1
 
 
 async def test_resend_after_reserialisation_is_still_a_resend(env):
@@ -267,15 +267,15 @@ async def test_resend_after_reserialisation_is_still_a_resend(env):
     await env.post(r)
     body = orjson.dumps(r, option=orjson.OPT_SORT_KEYS)  # same review, other bytes
     resp = await env.signed("POST", "/v1/reviews", body)
-    assert (await resp.json())["resend"] is True and len(env.sink.reviews) == 1
+    assert (await resp.json())["resend"] is True and len(env.publisher.reviews) == 1
 
 
 async def test_same_review_id_other_content_conflicts(env):
     r = review()
     await env.post(r)
     await _refused(await env.post({**r, "rating": 1}), 409, "review_id_conflict")
-    assert len(env.sink.reviews) == 1
-    assert env.sink.dead[-1].reason == "review_id_conflict"
+    assert len(env.publisher.reviews) == 1
+    assert env.publisher.dead[-1].reason == "review_id_conflict"
 
 
 async def test_concurrent_resends_produce_once(env):
@@ -284,7 +284,7 @@ async def test_concurrent_resends_produce_once(env):
     r = review()
     resps = await asyncio.gather(*(env.post(r) for _ in range(8)))
     assert {x.status for x in resps} == {202}
-    assert len(env.sink.reviews) == 1
+    assert len(env.publisher.reviews) == 1
 
 
 async def test_status_query_and_hints_for_case_and_repeat_press(env):
@@ -324,8 +324,8 @@ async def test_status_of_another_terminals_review_is_not_found(env):
 ])
 async def test_bad_bodies(env, body, status, code):
     await _refused(await env.signed("POST", "/v1/reviews", body), status, code)
-    assert env.sink.reviews == []
-    assert env.sink.dead[-1].reason == code and env.sink.dead[-1].raw == body.decode()
+    assert env.publisher.reviews == []
+    assert env.publisher.dead[-1].reason == code and env.publisher.dead[-1].raw == body.decode()
 
 
 async def test_schema_violations_and_directory(env):
@@ -336,14 +336,14 @@ async def test_schema_violations_and_directory(env):
     await _refused(await env.post(review(happened_at=(datetime.now(UTC) + timedelta(days=2)).isoformat())),
                    422, "impossible_time")
     await _refused(await env.post(review(happened_at="2001-01-01T00:00:00+08:00")), 422, "impossible_time")
-    assert env.sink.reviews == []
-    assert [d.reason for d in env.sink.dead] == ["schema", "schema", "unknown_hall", "unknown_window",
+    assert env.publisher.reviews == []
+    assert [d.reason for d in env.publisher.dead] == ["schema", "schema", "unknown_hall", "unknown_window",
                                                   "impossible_time", "impossible_time"]
 
 
 async def test_non_utf8_body_is_kept_as_base64(env):
     await _refused(await env.signed("POST", "/v1/reviews", b"\xff\xfe"), 400, "not_json")
-    assert env.sink.dead[-1].raw_encoding == "base64"
+    assert env.publisher.dead[-1].raw_encoding == "base64"
 
 
 async def test_oversized_body(tmp_path):
@@ -352,7 +352,7 @@ async def test_oversized_body(tmp_path):
         big = orjson.dumps(review(comment="长" * 1500))
         resp = await env.signed("POST", "/v1/reviews", big)
         await _refused(resp, 413, "body_too_large")
-        assert env.sink.dead[-1].reason == "body_too_large" and env.sink.reviews == []
+        assert env.publisher.dead[-1].reason == "body_too_large" and env.publisher.reviews == []
     finally:
         await env.client.close()
 
@@ -375,7 +375,7 @@ async def test_batch_answers_one_by_one(env):
     assert [x["status"] for x in body["results"]] == ["accepted", "rejected", "resend", "resend"]
     assert body["results"][1]["error"] == "schema"
     assert (body["accepted"], body["resent"], body["rejected"]) == (1, 2, 1)
-    ids = [orjson.loads(v)["review_id"] for _, v in env.sink.reviews]
+    ids = [orjson.loads(v)["review_id"] for _, v in env.publisher.reviews]
     assert sorted(ids) == sorted([dup["review_id"], good["review_id"]])
 
 
@@ -414,14 +414,14 @@ async def test_repeated_refusals_from_one_address_are_throttled(tmp_path):
         await env.client.close()
 
 
-async def test_sink_down_is_503_and_nothing_recorded(env):
-    env.sink.fail = True
+async def test_publisher_down_is_503_and_nothing_recorded(env):
+    env.publisher.fail = True
     r = review()
     resp = await env.post(r)
     await _refused(resp, 503, "unavailable")
-    env.sink.fail = False
+    env.publisher.fail = False
     assert (await (await env.post(r)).json())["resend"] is False  # the retry is taken, once
-    assert len(env.sink.reviews) == 1
+    assert len(env.publisher.reviews) == 1
 
 
 # --- kiosk ------------------------------------------------------------------------------------------
@@ -436,13 +436,13 @@ async def test_kiosk_post_goes_through_the_signed_path(env):
     resp = await env.client.post("/kiosk/K1/reviews", json={"review_id": "kabc", "rating": 1,
                                                             "reasons": ["态度差"], "phone": "13800138000"})
     assert resp.status == 202, await resp.text()
-    sent = orjson.loads(env.sink.reviews[-1][1])
+    sent = orjson.loads(env.publisher.reviews[-1][1])
     assert (sent["terminal_id"], sent["window_id"], sent["channel"]) == ("K1", "H-CY-W03", "kiosk")
     assert sent["evaluator"] == {"real_name": True, "phone": "13800138000"} and sent["reasons"] == ["态度差"]
     again = await env.client.post("/kiosk/K1/reviews", json={"review_id": "kabc", "rating": 1,
                                                              "reasons": ["态度差"], "phone": "13800138000",
                                                              "happened_at": sent["happened_at"]})
-    assert (await again.json())["resend"] is True and len(env.sink.reviews) == 1
+    assert (await again.json())["resend"] is True and len(env.publisher.reviews) == 1
     await _refused(await env.client.post("/kiosk/K1/reviews", json={"rating": 2, "phone": "12ab"}), 422, "schema")
     await _refused(await env.client.get("/kiosk/T1/config"), 404, "not_kiosk")  # a pad has no kiosk page
     env.revoke("K1")
@@ -463,7 +463,7 @@ async def test_kiosk_pages_only_for_allowed_networks(tmp_path):
         # The test client comes from 127.0.0.1: not a hall network here.
         await _refused(await env.client.get("/kiosk/K1/config"), 403, "kiosk_forbidden")
         await _refused(await env.client.post("/kiosk/K1/reviews", json={"rating": 5}), 403, "kiosk_forbidden")
-        assert env.sink.reviews == []
+        assert env.publisher.reviews == []
     finally:
         await env.client.close()
     env = await make_env(tmp_path, gateway_kiosk_allow_from="127.0.0.0/8, ::1/128")

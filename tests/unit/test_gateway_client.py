@@ -1,5 +1,5 @@
 """The store-and-forward terminal client against an in-process gateway on a real socket (memory
-sink). The kill -9 test against the real broker is in tests/integration/test_gateway_client_kill.py."""
+publisher). The kill -9 test against the real broker is in tests/integration/test_gateway_client_kill.py."""
 
 from __future__ import annotations
 

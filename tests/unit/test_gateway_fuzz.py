@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the gateway over HTTP (in-memory sink): whatever arrives, signed or
+"""Property-based fuzzing of the gateway over HTTP (in-memory publisher): whatever arrives, signed or
 not, the answer is never a 5xx, every refusal carries a known code, and every 202 put exactly one
 review in the log. tests/integration/test_gateway_openapi_fuzz.py fuzzes the served OpenAPI
 document against the real broker."""

@@ -9,9 +9,8 @@ import pytest
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.domain.deadlines import working_days_between
-from haocha.domain.metrics import (
-    METRICS, Components, WorkingClock, closed_at_time, format_value, metric_values, ratio, rollup_schema_sql,
-)
+from haocha.domain.metrics import METRICS, Components, WorkingClock, closed_at_time, format_value, metric_values, ratio
+from sinks.rollups import rollup_schema_sql
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -66,4 +65,4 @@ def test_rollup_schema_uses_the_metric_sql():
     sql = rollup_schema_sql()
     for g in ("hour", "day", "week", "month"):
         assert f"review_rollups_{g}_mv" in sql
-    assert "countIf(rating <= 2) AS bad" in sql and "WHERE counted" in sql
+    assert "countIf(rating IN (1, 2)) AS bad" in sql and "WHERE counted" in sql

@@ -69,7 +69,7 @@ class Ticket:
         return [e.type for e in self.events]
 
 
-ASSIGN = t.AssignTicket(officer_id="o-li")
+ASSIGN = t.AssignTicket(officer_id="o-li", assignee=OFFICER)  # as the API found o-li
 REACHED = t.RecordContact(reached=True, verdict="属实", note="called back")
 RECTIFY = t.RecordRectification(measures="retrained the window staff", evidence=("minutes.pdf",))
 FEEDBACK = t.GiveFeedback(message="we retrained the staff, thank you")
@@ -173,7 +173,7 @@ def test_reassignment_while_worked_keeps_the_status():
     tk = Ticket()
     tk.ok(ASSIGN)
     tk.ok(REACHED)
-    tk.ok(t.AssignTicket(officer_id="o-wang"))
+    tk.ok(t.AssignTicket(officer_id="o-wang", assignee=OTHER_OFFICER))  # o-li hands it over
     assert tk.state.status == Status.CONTACTED and tk.state.officer_id == "o-wang"
 
 

@@ -1,4 +1,5 @@
-"""Where accepted reviews and dead letters go: Kafka in production, memory in unit tests."""
+"""Where the gateway publishes accepted reviews and dead letters: Kafka in production, memory in
+unit tests. (A "sink" is the worker's ClickHouse writer; this is the log's front door.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Protocol
 from aiokafka import AIOKafkaProducer
 
 from apps.gateway.errors import GatewayError
+from haocha.adapters import kafka
+from haocha.adapters.clock import Clock, SystemClock
 from haocha.settings import Settings
 from schemas.review import DeadLetter
 from schemas.topics import DEAD_LETTERS, REVIEWS_SUBMITTED
@@ -17,26 +20,27 @@ from schemas.topics import DEAD_LETTERS, REVIEWS_SUBMITTED
 log = logging.getLogger(__name__)
 
 
-class Sink(Protocol):
+class Publisher(Protocol):
     async def send_reviews(self, messages: list[tuple[bytes, bytes]]) -> None: ...
     async def dead_letter(self, letter: DeadLetter, key: bytes | None) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
 
-class KafkaSink:
-    def __init__(self, settings: Settings, timeout: float):
+class KafkaPublisher:
+    def __init__(self, settings: Settings, timeout: float, clock: Clock = SystemClock()):
+        self.settings = settings
         self.reviews_topic = settings.topic(REVIEWS_SUBMITTED.name)
         self.dead_topic = settings.topic(DEAD_LETTERS.name)
         self.timeout = timeout
-        # acks=all + idempotence: an acknowledged review survives a broker failover and a producer
-        # retry never writes it twice. A short linger lets concurrent single posts share a request.
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=2,
-            request_timeout_ms=int(timeout * 1000), max_request_size=8 * 1024 * 1024,
-        )
+        self.clock = clock
+        self.producer: AIOKafkaProducer | None = None  # made in start(): aiokafka binds it to the running loop
 
     async def start(self) -> None:
+        # The factory's acks=all + idempotence (a 202 is never lost, never written twice), with this
+        # gateway's wait bound. A short linger lets concurrent single posts share a request.
+        self.producer = kafka.producer(self.settings, linger_ms=2, request_timeout_ms=int(self.timeout * 1000),
+                                       max_request_size=8 * 1024 * 1024)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -48,13 +52,14 @@ class KafkaSink:
                 await asyncio.sleep(1)
 
     async def stop(self) -> None:
-        await self.producer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
 
     async def send_reviews(self, messages: list[tuple[bytes, bytes]]) -> None:
         """Produce all and wait for every acknowledgement. The Kafka timestamp is the receive time,
         never the device time: a review delivered days late must not trip broker timestamp limits,
         and happened_at travels in the value."""
-        now_ms = int(time.time() * 1000)
+        now_ms = int(self.clock.now().timestamp() * 1000)
 
         async def produce() -> None:
             futures = [await self.producer.send(self.reviews_topic, value, key=key, timestamp_ms=now_ms)
@@ -77,7 +82,7 @@ class KafkaSink:
             log.error("dead letter (%s) not written: %s", letter.reason, exc or type(exc).__name__)
 
 
-class MemorySink:
+class MemoryPublisher:
     """For unit tests and dry runs: keeps what would have been produced."""
 
     def __init__(self) -> None:
@@ -91,7 +96,7 @@ class MemorySink:
 
     async def send_reviews(self, messages: list[tuple[bytes, bytes]]) -> None:
         if self.fail:
-            raise GatewayError("unavailable", "sink down (test)", headers={"Retry-After": "5"})
+            raise GatewayError("unavailable", "publisher down (test)", headers={"Retry-After": "5"})
         self.reviews.extend(messages)
 
     async def dead_letter(self, letter: DeadLetter, key: bytes | None) -> None:

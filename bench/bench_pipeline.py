@@ -264,18 +264,28 @@ async def raw_hop(broker: Broker, args, subs) -> Result:
         shutil.rmtree(s.data_dir, ignore_errors=True)
 
 
+def first_ids(subs, n: int) -> set[str]:
+    ids: list[str] = []
+    seen: set[str] = set()
+    for x in subs:
+        if x.kind != "malformed" and x.review_id not in seen:
+            seen.add(x.review_id)
+            ids.append(x.review_id)
+    return set(ids[:n])
+
+
 def report(results: list[Result], reviews: int) -> None:
     ours = next((r for r in results if r.name in ("split", "one")), None)
     label = {"one": "haocha worker (one process)", "split": "haocha worker + haocha sink",
              "baseline": "before (Faust agents, baseline)", "hop": "raw aiokafka hop (ceiling)"}
-    print(f"\n{results[0].messages:,} messages ({reviews:,} reviews + simulator resends/malformed), "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'run':34} {'seconds':>8} {'reviews/s':>10} {'CPU us/review':>14} {'vs ours':>8}  counts")
+    print(f"\n{max(r.messages for r in results):,} messages ({reviews:,} reviews + simulator resends/malformed), "
+          f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")
+    print(f"{'run':34} {'messages':>9} {'seconds':>8} {'reviews/s':>10} {'CPU us/review':>14} {'vs ours':>8}  counts")
     for r in results:
         ratio = r.rate / ours.rate if ours else float("nan")
         per = " + ".join(f"{c * 1e6 / r.messages:,.0f}" for c in r.extra.get("per_process", [])) if len(r.extra.get("per_process", [])) > 1 else ""
         counts = ("OK " if r.ok else "MISMATCH ") + r.note
-        print(f"{label[r.name]:34} {r.seconds:8.1f} {r.rate:10,.0f} {r.cpu * 1e6 / r.messages:14,.0f} {ratio:8.2f}  "
+        print(f"{label[r.name]:34} {r.messages:9,} {r.seconds:8.1f} {r.rate:10,.0f} {r.cpu * 1e6 / r.messages:14,.0f} {ratio:8.2f}  "
               f"{counts}{f' (CPU {per})' if per else ''}")
 
 
@@ -291,6 +301,10 @@ async def main_async(args) -> int:
         for name in args.runs:
             if name == "hop":
                 results.append(await raw_hop(broker, args, subs))
+            elif name == "baseline":
+                keep = first_ids(subs, args.baseline_reviews)
+                part = [x for x in subs if x.review_id in keep or (x.kind == "malformed" and len(keep) == args.reviews)]
+                results.append(await pipeline_run(name, broker, args, warm, part))
             else:
                 results.append(await pipeline_run(name, broker, args, warm, subs))
             log(f"{name}: {results[-1].rate:,.0f} reviews/s")
@@ -302,8 +316,10 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reviews", type=int, default=200_000)
     p.add_argument("--warmup", type=int, default=500, help="reviews sent first to get the pipeline running")
-    p.add_argument("--runs", default="split,one,hop", type=lambda v: [x.strip() for x in v.split(",") if x.strip()])
+    p.add_argument("--runs", default="split,one,baseline,hop", type=lambda v: [x.strip() for x in v.split(",") if x.strip()])
     p.add_argument("--baseline", default=BASELINE_TAG, help="git ref of the baseline run")
+    p.add_argument("--baseline-reviews", type=int, default=20_000,
+                   help="the baseline takes the first reviews of the same traffic (it runs at hundreds/s)")
     p.add_argument("--partitions", type=int, default=int(os.environ.get("HAOCHA_PARTITIONS", "0")) or None)
     p.add_argument("--keep", action="store_true", help="keep the data dirs (logs, stores)")
     p.add_argument("--profile", type=int, default=0, help="py-spy the worker for this many seconds")

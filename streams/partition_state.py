@@ -3,9 +3,17 @@ changelog topic with the same partitions, so a partition that moves to another w
 state: `open` restores it from the changelog before the partition's first batch.
 
 A batch reads through a `StagedView` (its own earlier updates first, then RocksDB) and stages its
-updates there. `save` writes each staged key once per batch: changelog records first, delivered,
-then the local database together with how far the changelog is in it. So the local database is
-never ahead of the changelog, and a restore replays only what came after.
+updates there. Each staged key is written once per batch: changelog records first, delivered, then
+the local database together with how far the changelog is in it. So the local database is never
+ahead of the changelog, and a restore replays only what came after.
+
+A batch's state changes are all-or-nothing, also in the changelog: its records of a partition end
+with a batch-end marker, and a restore applies records only up to the last marker. Records of a
+batch cut short by a crash are ignored (the batch is processed again from the older state). A
+partial batch would break replay: a terminal's press list saved with the batch's later presses but
+without the review id that an earlier press was remembered by classifies that press again against
+presses that came after it. The marker has one key, so compaction keeps the newest one only, and
+nothing before it is dropped that a later record did not replace.
 """
 
 from __future__ import annotations
@@ -24,8 +32,24 @@ from streams.kafka_batch import Emitter
 
 log = logging.getLogger(__name__)
 
-# Not a valid UTF-8 key of ours: the next changelog offset to read after what the database holds.
+# Not valid UTF-8, so never a key of ours: the next changelog offset to read after what the
+# database holds, and the key of the batch-end marker in the changelog.
 _NEXT_OFFSET = b"\xff__changelog_next_offset"
+BATCH_END = b"\xff__batch_end"
+
+
+def complete_batches(records) -> tuple[list[tuple[bytes, bytes | None]], int | None]:
+    """The (key, value) records of a changelog read up to its last batch-end marker, and the offset
+    after that marker (None: no marker, nothing to apply)."""
+    applied, pending, next_offset = [], [], None
+    for rec in records:
+        if rec.key == BATCH_END:
+            applied.extend(pending)
+            pending = []
+            next_offset = rec.offset + 1
+        else:
+            pending.append((rec.key, rec.value))
+    return applied, next_offset
 
 
 class StagedView(Mapping):
@@ -92,8 +116,10 @@ class PartitionStates:
     async def deliver_changelog(self, out: Emitter) -> dict[tuple[str, int], int]:
         """One changelog record per staged key, delivered. Then `write_local(ends)`."""
         for p, view in self._views.items():
-            for key, value in view.staged.items():
-                out.send(self.changelog, key.encode(), orjson.dumps(value), partition=p)
+            if view.staged:
+                for key, value in view.staged.items():
+                    out.send(self.changelog, key.encode(), orjson.dumps(value), partition=p)
+                out.send(self.changelog, BATCH_END, b"1", partition=p)
         return await out.delivered()
 
     def write_local(self, ends: dict[tuple[str, int], int]) -> None:
@@ -108,6 +134,22 @@ class PartitionStates:
                 wb.put(_NEXT_OFFSET, str(end).encode())
             self._dbs[p].write(wb)
             view.staged = {}
+
+    def _apply(self, partition: int, records: list) -> int:
+        """Write the complete batches read so far; keep the rest (in `records`) for later."""
+        puts, next_offset = complete_batches(records)
+        if next_offset is None:
+            return 0
+        wb = WriteBatch(raw_mode=True)
+        for key, value in puts:
+            if value is None:
+                wb.delete(key)
+            else:
+                wb.put(key, value)
+        wb.put(_NEXT_OFFSET, str(next_offset).encode())
+        self._dbs[partition].write(wb)
+        records[:] = [r for r in records if r.offset >= next_offset]
+        return len(puts)
 
     def _path(self, partition: int) -> Path:
         path = self.root / f"p{partition}"
@@ -137,18 +179,12 @@ class PartitionStates:
                     consumer.seek(tp, start)
                     todo[tp] = start
             restored = 0
+            read: dict[TopicPartition, list] = {tp: [] for tp in todo}
             while todo:
                 got = await consumer.getmany(*todo, timeout_ms=1000, max_records=50_000)
                 for tp, records in got.items():
-                    wb = WriteBatch(raw_mode=True)
-                    for rec in records:
-                        if rec.value is None:
-                            wb.delete(rec.key)
-                        else:
-                            wb.put(rec.key, rec.value)
-                    wb.put(_NEXT_OFFSET, str(records[-1].offset + 1).encode())
-                    self._dbs[tp.partition].write(wb)
-                    restored += len(records)
+                    read[tp].extend(records)
+                    restored += self._apply(tp.partition, read[tp])
                 for tp in list(todo):
                     if await consumer.position(tp) >= ends[tp]:
                         del todo[tp]

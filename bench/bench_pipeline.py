@@ -9,6 +9,7 @@ reviews, repeat presses and garbage) on a fresh topic prefix, consumer groups an
 - `one`      `haocha worker`: review hop, ticket agent and the ClickHouse writer in one process;
 - `split`    `haocha worker` (HAOCHA_SINK_IN_WORKER=false) and `haocha sink` side by side, the
              deployment for more than one core;
+- `split2`   two workers (one consumer group per role) and `haocha sink`;
 - `baseline` the pipeline as it was before the batch hops (git REF, default the tag
              `throughput-base`), run from a `git worktree` of that commit;
 - `hop`      one raw aiokafka consume+produce hop over the same messages, no work (the ceiling).
@@ -181,9 +182,15 @@ async def pipeline_run(name: str, broker: Broker, args, warm, subs) -> Result:
     if name == "baseline":
         cwd, groups = baseline_tree(args.baseline), baseline_groups(s)
     procs = [Process(["worker", "--loglevel", "warning"], env, s.data_dir / "worker.log", cwd)]
-    if name == "split":
+    if name in ("split", "split2"):
         procs[0].env = dict(env, HAOCHA_SINK_IN_WORKER="false")
         procs.append(Process(["sink"], env, s.data_dir / "sink.log", cwd))
+    if name == "split2":  # a second worker in the same consumer groups: its own state dir and API port
+        second = s.data_dir / "second"
+        second.mkdir()
+        procs.append(Process(["worker", "--loglevel", "warning"],
+                             dict(procs[0].env, HAOCHA_DATA_DIR=str(second), HAOCHA_API_PORT=str(free_port())),
+                             s.data_dir / "worker2.log", cwd))
     res = Result(name)
     profiler = None
     for p in procs:
@@ -277,6 +284,7 @@ def first_ids(subs, n: int) -> set[str]:
 def report(results: list[Result], reviews: int) -> None:
     ours = next((r for r in results if r.name in ("split", "one")), None)
     label = {"one": "haocha worker (one process)", "split": "haocha worker + haocha sink",
+             "split2": "2 x haocha worker + haocha sink",
              "baseline": "before (Faust agents, baseline)", "hop": "raw aiokafka hop (ceiling)"}
     print(f"\n{max(r.messages for r in results):,} messages ({reviews:,} reviews + simulator resends/malformed), "
           f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")

@@ -8,11 +8,12 @@ STAMP       := $(VENV)/.installed
 # The tests get their own broker, so a developer's broker on 9092 is left alone.
 TEST_KAFKA_PORT ?= 19192
 
-.PHONY: install system-deps console-build kafka-up kafka-down demo test test-unit bench clean help
+.PHONY: install system-deps console-build console kafka-up kafka-down demo test test-unit bench clean help
 
 help:
 	@echo "make demo   - run the platform on a simulated month (May 2021) and print its report"
 	@echo "make test   - run every test against a real Kafka broker and embedded ClickHouse"
+	@echo "make console - the demo, then its worker and web console stay up (demo users printed)"
 	@echo "make bench  - benchmarks (pipeline, report, gateway)"
 	@echo "make kafka-up / kafka-down - the local broker (deploy/kafka.sh)"
 
@@ -46,6 +47,10 @@ kafka-down:
 
 demo: install
 	@bash deploy/with-kafka.sh $(VENV)/bin/haocha demo
+
+# The demo, then its worker and web console stay up with demo users printed, until Ctrl-C.
+console: install
+	@bash deploy/with-kafka.sh $(VENV)/bin/haocha demo --keep-console
 
 test: install
 	@HAOCHA_KAFKA_PORT=$(TEST_KAFKA_PORT) HAOCHA_KAFKA_CONTROLLER_PORT=$$(( $(TEST_KAFKA_PORT) + 1 )) \

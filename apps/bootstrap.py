@@ -23,7 +23,7 @@ def build_deps(settings: Settings, clock: Clock | None = None):
     from streams.app import Deps
 
     calendar = ChineseWorkingCalendar(settings.calendar_overrides)
-    return Deps(settings=settings, directory=Directory.load(settings.directory_path), calendar=calendar,
+    return Deps(settings=settings, directory=Directory.load(settings.directory_file), calendar=calendar,
                 clock=clock or SystemClock())
 
 
@@ -59,13 +59,12 @@ def build_api(sa: StreamApp) -> ApiService:
     """The HTTP API inside the worker: a command bus on the worker's own topics, and its users."""
     from apps.api.service import ApiService
     from haocha.adapters.command_bus import KafkaCommandBus
-    from haocha.auth.bearer import Authenticator
-    from haocha.auth.users import UserFile
+    from haocha.auth.bearer import authenticator_for
 
     s = sa.deps.settings
     bus = KafkaCommandBus(s, sa.commands.get_topic_name(), sa.outcomes.get_topic_name(),
                           timeout=s.command_timeout_seconds)
-    return ApiService(sa, bus, Authenticator(UserFile(s.users_path(s.data_dir)), s.admin_token))
+    return ApiService(sa, bus, authenticator_for(s))
 
 
 def build_gateway(settings: Settings, clock: Clock | None = None) -> GatewayParts:
@@ -88,7 +87,7 @@ def build_gateway(settings: Settings, clock: Clock | None = None) -> GatewayPart
     registry = KafkaRegistry(settings, KeySealer(secret))
     keep_seconds = settings.gateway_idempotency_days * 86400
     tail = ClassifiedTail(settings, store, keep_seconds) if settings.gateway_classified_tail else None
-    gateway = Gateway(settings, Directory.load(settings.directory_path), registry, publisher, store, clock)
+    gateway = Gateway(settings, Directory.load(settings.directory_file), registry, publisher, store, clock)
     return GatewayParts(gateway=gateway, publisher=publisher, registry=registry, store=store, tail=tail)
 
 

@@ -44,10 +44,14 @@ class Settings(BaseSettings):
     sink_batch: int = Field(20000, ge=1, description="rows per ClickHouse insert batch of the writer")
     sink_flush_seconds: float = Field(1.0, gt=0, description="how long a writer batch may gather rows")
     sink_in_worker: bool = Field(True, description="the worker runs the ClickHouse writer (and owns the store)")
-    instance_id: str = Field("", description="static consumer-group membership: a restarted worker with the "
-                                             "same id takes its partitions back at once")
-    session_timeout_seconds: float = Field(10.0, ge=6, description="a silent member loses its partitions after this")
     progress_seconds: float = Field(30.0, ge=0, description="a progress line in the worker's log this often; 0 = none")
+    # Restart readiness: a worker restarted after a crash rejoins its consumer group under the same
+    # static instance id and takes its partitions back at once, instead of waiting for the dead
+    # process's session to expire (a minute with Faust's default) before the group rebalances.
+    worker_instance_id: str = Field(
+        "", description="static group membership id; default: from the host and data dir; 'none' = dynamic")
+    broker_session_seconds: float = Field(
+        10.0, ge=6.0, le=90.0, description="a worker that stops heartbeating loses its partitions after this long")
 
     # Domain rules (DOMAIN.md defaults)
     directory_path: Path = PACKAGE_DATA / "directory.json"
@@ -64,6 +68,13 @@ class Settings(BaseSettings):
     api_url: str = Field("", description="where CLI commands reach the worker; default http://api_host:api_port")
     command_timeout_seconds: float = Field(15.0, gt=0, description="how long a caller waits for an outcome (504 after)")
     list_limit_max: int = Field(5000, ge=1)
+    api_read_concurrency: int = Field(
+        2, ge=1, description="store reads (queries, reports) the API runs at once; more wait their turn")
+
+    # Both HTTP servers (the API and the gateway): slow clients are closed (apps/http_limits.py)
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, description="a request head must be complete this long after connecting (or the last answer)")
+    http_body_timeout_seconds: float = Field(30.0, gt=0, description="a request body must be complete this long after its head")
 
     # Auth
     # Bootstraps an admin for the demo and for `haocha user add` on a fresh install; never written anywhere.
@@ -109,6 +120,8 @@ class Settings(BaseSettings):
     gateway_kiosk_idle_seconds: float = Field(60.0, gt=0, description="an unfinished kiosk review returns to start")
     gateway_kiosk_allow_from: str = Field(
         "", description="comma-separated networks (CIDR) whose browsers may use kiosk pages; empty = any")
+    gateway_kiosk_pairing_minutes: float = Field(10.0, gt=0, description="a kiosk pairing code works this long, once")
+    gateway_kiosk_pairing_attempts: int = Field(5, ge=1, description="wrong codes before a pairing code is void")
 
     @model_validator(mode="before")
     @classmethod
@@ -141,6 +154,21 @@ class Settings(BaseSettings):
     @property
     def dsn(self) -> str:
         return self.clickhouse_dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    @property
+    def group_instance_id(self) -> str | None:
+        """The worker's static membership id, None for dynamic membership. Stable across restarts
+        and unique per worker: two workers of one deployment never share a data dir (RocksDB and
+        the embedded store lock it)."""
+        if self.worker_instance_id.lower() == "none":
+            return None
+        if self.worker_instance_id:
+            return self.worker_instance_id
+        import hashlib
+        import socket
+
+        where = hashlib.blake2b(str(self.data_dir.resolve()).encode(), digest_size=4).hexdigest()
+        return f"{socket.gethostname()}-{where}"
 
     @property
     def worker_url(self) -> str:

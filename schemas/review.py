@@ -8,29 +8,22 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 REVIEW_SCHEMA_VERSION = 1
 
 # Identifiers travel in Kafka keys, ClickHouse keys and URLs: keep them boring.
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{5,20}$")]
+# Strict: `true` is not a rating, nor are "2" and 2.0 (lax parsing would count `true` as a 1).
+Level = Annotated[StrictInt, Field(ge=1, le=5)]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class Rating(IntEnum):
-    """GB/T 39734 five levels. 差评 is 2 or 1; 好评 is 5 or 4."""
-
-    VERY_SATISFIED = 5  # 非常满意
-    SATISFIED = 4  # 满意
-    BASICALLY_SATISFIED = 3  # 基本满意
-    DISSATISFIED = 2  # 不满意
-    VERY_DISSATISFIED = 1  # 非常不满意
-
-
+# GB/T 39734 five levels. 差评 is 2 or 1; 好评 is 5 or 4.
 RATING_LABELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 RATING_SCORES: dict[int, int] = {5: 100, 4: 80, 3: 60, 2: 30, 1: 0}
 BAD_RATINGS = frozenset({1, 2})
@@ -54,7 +47,7 @@ class Evaluator(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    real_name: bool = False
+    real_name: StrictBool = False
     phone: Phone | None = None
 
 
@@ -73,8 +66,8 @@ class ReviewSubmitted(BaseModel):
     staff_id: Ident | None = None
     item_code: str | None = Field(None, max_length=64, description="事项编码")
     item_name: str | None = Field(None, max_length=200, description="事项名称")
-    rating: Annotated[int, Field(ge=1, le=5)]
-    indicators: dict[str, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict, max_length=8)
+    rating: Level
+    indicators: dict[str, Level] = Field(default_factory=dict, max_length=8)
     reasons: tuple[Annotated[str, Field(min_length=1, max_length=32)], ...] = Field((), max_length=10)
     comment: str | None = Field(None, max_length=2000)
     evaluator: Evaluator = Evaluator()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 TICKET_SCHEMA_VERSION = 1
 
@@ -197,7 +197,7 @@ class ClaimTicket(_Message):
 
 class RecordContact(_Message):
     kind: Literal["RecordContact"] = "RecordContact"
-    reached: bool
+    reached: StrictBool
     verdict: Literal["属实", "不属实"] | None = None
     note: str = Field("", max_length=2000)
 
@@ -230,14 +230,14 @@ class FileAppeal(_Message):
 
 class DecideAppeal(_Message):
     kind: Literal["DecideAppeal"] = "DecideAppeal"
-    upheld: bool
+    upheld: StrictBool
     reason: Text
 
 
 class ReopenTicket(_Message):
     kind: Literal["ReopenTicket"] = "ReopenTicket"
     follow_up_review_id: str
-    rating: int = Field(ge=1, le=5)
+    rating: StrictInt = Field(ge=1, le=5)
 
 
 class CheckDeadlines(_Message):
@@ -276,7 +276,7 @@ class TicketCommandEnvelope(_Message):
     ticket_id: str
     issued_at: AwareDatetime
     actor: Actor
-    expected_version: int | None = None  # optimistic concurrency: a stale view gets a conflict
+    expected_version: StrictInt | None = None  # optimistic concurrency: a stale view gets a conflict
     command: TicketCommand
 
 

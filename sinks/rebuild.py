@@ -8,40 +8,23 @@ idempotent writes the worker uses, gives the same history figure for figure.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
-import orjson
 from aiokafka import TopicPartition
 
 from haocha.adapters import kafka
 from haocha.settings import Settings
-from schemas.alerts import AlertEnvelope
-from schemas.review import DeadLetter, ReviewClassified
-from schemas.tickets import TicketEventEnvelope
+from sinks import rows
 from sinks.clickhouse import ClickHouseStore
-from schemas import topics as t
+from sinks.sql import BAD
 
 BATCH = 20_000
-
-
-def _writers(store: ClickHouseStore) -> dict[str, Callable]:
-    return {
-        t.REVIEWS_CLASSIFIED.name: lambda msgs: store.write_reviews(
-            [ReviewClassified.model_validate_json(m.value) for m in msgs]),
-        t.TICKET_EVENTS.name: lambda msgs: store.write_ticket_events(
-            [TicketEventEnvelope.model_validate_json(m.value) for m in msgs]),
-        t.TICKET_STATE.name: lambda msgs: store.write_ticket_states([orjson.loads(m.value) for m in msgs]),
-        t.ALERTS.name: lambda msgs: store.write_alert_events(
-            [AlertEnvelope.model_validate_json(m.value) for m in msgs]),
-        t.DEAD_LETTERS.name: lambda msgs: store.write_dead_letters(
-            [(DeadLetter.model_validate_json(m.value), m.partition, m.offset) for m in msgs]),
-    }
 
 
 async def rebuild(settings: Settings, store: ClickHouseStore, on_progress=None) -> dict[str, int]:
     """Replay every history topic into `store` (already migrated); returns rows written per topic."""
     written: dict[str, int] = {}
-    for name, write in _writers(store).items():
+    for history in rows.HISTORY:
+        name = history.topic
         topic = settings.topic(name)
         consumer = kafka.consumer(settings, auto_offset_reset="earliest", max_poll_records=BATCH)
         await consumer.start()
@@ -58,7 +41,7 @@ async def rebuild(settings: Settings, store: ClickHouseStore, on_progress=None) 
                 batch = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
                 msgs = [m for part in batch.values() for m in part]
                 if msgs:
-                    total += await asyncio.to_thread(write, msgs)
+                    total += await asyncio.to_thread(history, store, msgs)
                     if on_progress:
                         on_progress(name, total)
             written[name] = total

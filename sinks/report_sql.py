@@ -64,8 +64,8 @@ def _bad_facts() -> str:
         tk.invalidated AS invalidated, tk.has_ticket AND tk.closed AS is_closed, tk.closed_at AS closed_at,
         tk.has_ticket AND tk.contacted AS is_contacted, tk.escalated AS escalated, tk.stage AS stage,
         tk.has_ticket AND tk.closed AND tk.closed_at <= tk.resolve_due AS is_on_time,
-        if(tk.has_ticket AND tk.closed, greatest(0., {w_closed} - {w_opened}), 0.) AS days_to_close,
-        if(tk.has_ticket, greatest(0., {w_asof} - {w_opened}), 0.) AS days_open
+        if(tk.has_ticket AND tk.closed, {w_closed} - {w_opened}, 0.) AS days_to_close,
+        if(tk.has_ticket, {w_asof} - {w_opened}, 0.) AS days_open
     FROM (
         SELECT review_id, ticket_id, department_id, hall_id, window_id, rating, score, real_name, reasons,
                happened_at, received_at

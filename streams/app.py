@@ -83,12 +83,16 @@ class StreamApp:
             # batches, and it is the latency of "caught up" as the consumer group sees it.
             broker_commit_interval=0.5,
             table_standby_replicas=0,
-            # A crashed worker's ticket partitions move after this (Faust's default is 60 s).
-            broker_session_timeout=s.session_timeout_seconds,
-            # The agent's queue must hold more than its batch: when a queue is full the shared
-            # fetcher blocks for every topic.
-            stream_buffer_maxsize=4 * s.review_batch,
-            broker_max_poll_records=2 * s.review_batch,
+            # Restart readiness: a static member restarted within its session gets its partitions back
+            # without waiting for the dead process to expire; the session is short so that a worker
+            # gone for good hands its partitions over in seconds, not Faust's default minute.
+            consumer_group_instance_id=s.group_instance_id,
+            broker_session_timeout=s.broker_session_seconds,
+            broker_heartbeat_interval=min(3.0, s.broker_session_seconds / 4),
+            # The ticket agent's queue must hold more than its batch: when a queue is full the
+            # shared fetcher blocks for every topic.
+            stream_buffer_maxsize=4 * s.ticket_batch,
+            broker_max_poll_records=2 * s.ticket_batch,
             consumer_max_fetch_size=4 * 1024 * 1024,  # per partition and fetch (default 1 MB)
             # The producer is the hot spot. aiokafka keeps one batch open per partition and, when it
             # is full, makes `send` wait for the in-flight request: with the 16 KB default (about 15

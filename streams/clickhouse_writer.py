@@ -18,13 +18,10 @@ import asyncio
 import logging
 from concurrent.futures import Executor
 
-import orjson
 from aiokafka import TopicPartition
 
 from schemas import topics as t
-from schemas.alerts import AlertEnvelope
-from schemas.review import DeadLetter
-from schemas.tickets import TicketEventEnvelope
+from sinks import rows
 from streams import crashpoints
 
 log = logging.getLogger(__name__)
@@ -36,11 +33,12 @@ TOPICS = (t.REVIEWS_CLASSIFIED, t.TICKET_EVENTS, t.TICKET_STATE, t.ALERTS, t.DEA
 
 
 class ClickHouseWriter:
-    """The batch handler (streams.kafka_batch.BatchHandler) of `haocha sink`."""
+    """The batch handler (streams.kafka_batch.BatchHandler) of `haocha sink`. Each topic's records
+    become rows as `sinks.rows` says (the mapping `haocha rebuild` uses too)."""
 
     def __init__(self, settings, store, executor: Executor):
         self.store, self.executor = store, executor
-        self.topics = {settings.topic(spec.name): spec for spec in TOPICS}
+        self.history = {settings.topic(h.topic): h for h in rows.HISTORY}
         self.rows = 0
 
     async def assigned(self, tps: set[TopicPartition]) -> None:
@@ -50,36 +48,15 @@ class ClickHouseWriter:
         pass
 
     async def process(self, batch: dict[TopicPartition, list]) -> None:
-        by_spec: dict = {spec: [] for spec in TOPICS}
+        by_topic: dict[str, list] = {}
         for tp, records in batch.items():
-            spec = self.topics[tp.topic]
-            if spec is t.DEAD_LETTERS:
-                by_spec[spec].extend((tp.partition, rec) for rec in records)
-            else:
-                by_spec[spec].extend(records)
-        self.rows += await self._run(self._write, by_spec)
+            by_topic.setdefault(tp.topic, []).extend(r for r in records if r.value is not None)
+        parsed = [(self.history[topic], self.history[topic].parse(records)) for topic, records in by_topic.items()]
+        self.rows += await self._run(self._write, parsed)
         crashpoints.reached(AFTER_INSERT)
 
-    def _write(self, by_spec: dict) -> int:
-        store, n = self.store, 0
-        if reviews := by_spec[t.REVIEWS_CLASSIFIED]:
-            # Rows straight from orjson: the schema was validated upstream (review_row_from_dict).
-            n += store.write_reviews([orjson.loads(r.value) for r in reviews])
-        if events := by_spec[t.TICKET_EVENTS]:
-            n += store.write_ticket_events([TicketEventEnvelope.model_validate_json(r.value) for r in events])
-        if states := by_spec[t.TICKET_STATE]:
-            n += store.write_ticket_states([orjson.loads(r.value) for r in states if r.value is not None])
-        if alerts := by_spec[t.ALERTS]:
-            n += store.write_alert_events([AlertEnvelope.model_validate_json(r.value) for r in alerts])
-        if letters := by_spec[t.DEAD_LETTERS]:
-            rows = []
-            for partition, r in letters:
-                try:
-                    rows.append((DeadLetter.model_validate_json(r.value), partition, r.offset))
-                except ValueError:
-                    log.error("unreadable dead letter at %s@%s kept in Kafka only", partition, r.offset)
-            n += store.write_dead_letters(rows)
-        return n
+    def _write(self, parsed: list) -> int:
+        return sum(history.write(self.store, items) for history, items in parsed)
 
     async def _run(self, fn, *args):
         delay = 0.5

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from haocha.domain.tickets import DecisionContext, Refusal, TicketState, decide
 from schemas.tickets import SYSTEM, CheckDeadlines, TicketCommandEnvelope
-from streams.app import StreamApp
+from streams.app import Outbox, StreamApp
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,17 @@ def register(sa: StreamApp) -> None:
     if not interval:
         return
 
-    async def send(cmd: TicketCommandEnvelope) -> None:
-        await sa.commands.send(key=cmd.ticket_id.encode(), value=cmd.model_dump_json().encode())
+    commands = sa.commands.get_topic_name()
 
     @sa.app.timer(interval, name="deadline-sweep")
     async def periodic_sweep() -> None:
+        out = Outbox(sa.app)
+
+        async def send(cmd: TicketCommandEnvelope) -> None:
+            await out.send(commands, cmd.ticket_id.encode(), cmd.model_dump_json().encode())
+
         try:
             await sweep(sa, sa.deps.clock.now(), send)
+            await out.delivered()
         except Exception:  # one failed round must not end the timer; the next one redoes it
             log.exception("deadline sweep failed")

@@ -38,7 +38,9 @@ class Hops:
         self.review_hop: ReviewHop | None = None
 
     def _member(self, role: str) -> str | None:
-        return f"{self.settings.instance_id}-{role}" if self.settings.instance_id else None
+        # Static membership per role: each role is its own consumer group.
+        base = self.settings.group_instance_id
+        return f"{base}-{role}" if base else None
 
     async def add_review_hop(self, deps) -> ReviewHop:
         s = self.settings

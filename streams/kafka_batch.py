@@ -221,7 +221,7 @@ async def topic_partitions(producer: AIOKafkaProducer, topics: Iterable[str]) ->
 
 def consumer_options(settings, group: str, instance_id: str | None, batch_records: int) -> dict:
     """What a batch consumer asks of `haocha.adapters.kafka.consumer`."""
-    session_ms = int(settings.session_timeout_seconds * 1000)
+    session_ms = int(settings.broker_session_seconds * 1000)
     return dict(
         group_id=group, group_instance_id=instance_id or None, auto_offset_reset="earliest",
         max_poll_records=batch_records, fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024,

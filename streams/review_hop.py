@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import orjson
@@ -79,6 +80,13 @@ def classified_json(review: ReviewSubmitted, verdict: Verdict, department_id: st
     ))
 
 
+def spike_line(window_id: str, bad: int, reviews: int, start: datetime, end: datetime, tz: str) -> str:
+    """Windows are computed in UTC; people read the hall's local time (settings.timezone)."""
+    zone = ZoneInfo(tz)
+    return (f"bad-review spike at {window_id}: {bad} of {reviews} bad in "
+            f"{start.astimezone(zone).isoformat(timespec='seconds')} – {end.astimezone(zone):%H:%M:%S}")
+
+
 def reopen_ticket_command(review: ReviewSubmitted) -> TicketCommandEnvelope:
     return TicketCommandEnvelope(
         command_id=f"reopen:{review.review_id}", ticket_id=ticket_id_for(review.follow_up_of),
@@ -94,6 +102,7 @@ class ReviewHop:
         self.deps = deps
         self.rules = deps.rules
         self.spike = SpikeRule()
+        self.timezone = s.timezone
         self._cacheable = self.spike.size % self.spike.step == timedelta(0)
         self._window_cache: dict[float, list] = {}
         self.submitted, self.classified = s.topic(t.REVIEWS_SUBMITTED.name), s.topic(t.REVIEWS_CLASSIFIED.name)
@@ -196,6 +205,5 @@ class ReviewHop:
                     window_start=start, window_end=end, reviews=new["reviews"], bad=new["bad"],
                     detected_at=self.deps.clock.now(),
                 )
-                log.warning("bad-review spike at %s: %d of %d bad in %s–%s", review.window_id, new["bad"],
-                            new["reviews"], start, end)
+                log.warning(spike_line(review.window_id, new["bad"], new["reviews"], start, end, self.timezone))
                 out.send(self.alerts, review.window_id.encode(), AlertEnvelope(event=alert).model_dump_json().encode())

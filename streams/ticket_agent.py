@@ -36,7 +36,7 @@ def register(sa: StreamApp) -> None:
 
     @app.agent(sa.commands, name="tickets")
     async def tickets(stream):
-        async for events in stream.take_events(deps.settings.review_batch, within=0.05):
+        async for events in stream.take_events(deps.settings.ticket_batch, within=deps.settings.ticket_flush_seconds):
             with fail_stop("tickets"):
                 now = deps.clock.now()
                 states: dict[str, TicketState | None] = {}

@@ -68,7 +68,7 @@ def _object(body: object) -> dict:
 
 def _str(body: dict, name: str, required: bool = True) -> str | None:
     v = body.get(name)
-    if v is None and not required:
+    if not required and (v is None or v == ""):  # a form's empty field
         return None
     if not isinstance(v, str) or not v.strip():
         raise BadRequest(422, f"`{name}` is a non-empty string")

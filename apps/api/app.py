@@ -12,8 +12,9 @@ from datetime import datetime
 from aiohttp import web
 
 from haocha.adapters.clock import Clock
-from apps.api import console_routes, session, ticket_detail
+from apps.api import console_routes, params, session, ticket_detail
 from apps.api.console_context import ConsoleContext
+from apps.api.ticket_detail import queue_filters
 from apps.api.auth_gate import authenticate
 from apps.api.commands import BadRequest, build_envelope, parse_at
 from apps.api.http import AUTH, body_of, caller, error, errors, json_response
@@ -47,26 +48,6 @@ class ApiContext:
 CTX = web.AppKey("ctx", ApiContext)
 
 
-def _bool(raw: str | None, name: str) -> bool | None:
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise BadRequest(422, f"`{name}` is true or false")
-
-
-def _int(raw: str | None, name: str, default: int, lo: int, hi: int) -> int:
-    try:
-        value = default if raw in (None, "") else int(raw)
-    except ValueError:
-        raise BadRequest(422, f"`{name}` is an integer") from None
-    if not lo <= value <= hi:
-        raise BadRequest(422, f"`{name}` is between {lo} and {hi}")
-    return value
-
-
 def _can_see(actor: Actor, department_id: str) -> bool:
     return actor.role != "officer" or actor.department_id == department_id
 
@@ -95,22 +76,22 @@ async def list_tickets(request: web.Request) -> web.Response:
         if department and department != actor.department_id:
             raise BadRequest(403, f"an officer of {actor.department_id} sees only that department's tickets")
         department = actor.department_id
-    at = parse_at(q["at"]) if q.get("at") else ctx.clock.now()
+    at = params.time(q, "at", ctx.clock.now())
     f = TicketFilter(department=department, window=q.get("window") or None, state=q.get("state") or None,
-                     overdue=_bool(q.get("overdue"), "overdue"), at=at,
-                     limit=_int(q.get("limit"), "limit", 500, 1, ctx.list_limit_max),
-                     offset=_int(q.get("offset"), "offset", 0, 0, 10**9))
+                     overdue=params.boolean(q, "overdue"), at=at,
+                     limit=params.integer(q, "limit", 500, 1, ctx.list_limit_max),
+                     offset=params.integer(q, "offset", 0, 0, 10**9), **queue_filters(q))
     rows, total = await ctx.reader.list(f)
     return json_response({"tickets": [with_time_left(r, at) for r in rows], "total": total,
-                          "at": at.isoformat()})
+                          "counts": await ctx.reader.counts(f), "at": at.isoformat()})
 
 
 async def show_ticket(request: web.Request) -> web.Response:
     ctx, actor, q = request.app[CTX], caller(request), request.query
     tid = request.match_info["ticket_id"]
-    at = parse_at(q["at"]) if q.get("at") else ctx.clock.now()
+    at = params.time(q, "at", ctx.clock.now())
     ticket, source = None, "clickhouse"
-    if _bool(q.get("fresh"), "fresh"):
+    if params.boolean(q, "fresh"):
         state = ctx.local_state(tid)
         if state is not None:
             ticket, source = state_view(state), "worker-table"
@@ -151,7 +132,8 @@ async def reveal_phone(request: web.Request) -> web.Response:
     state = ctx.local_state(tid)
     if state is None:
         return error(503, f"ticket {tid} is not held by this worker; ask the worker that owns its partition")
-    return json_response({"ticket_id": tid, "phone": state.opened.phone, "version": outcome.version})
+    return json_response({"ticket_id": tid, "phone": state.opened.phone, "version": outcome.version,
+                          "recorded": True})  # the PhoneViewed event is in the log
 
 
 async def admin_sweep(request: web.Request) -> web.Response:

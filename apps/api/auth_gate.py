@@ -11,7 +11,7 @@ import hmac
 
 from aiohttp import web
 
-from apps.api.http import ACTOR, AUTH, error
+from apps.api.http import ACTOR, AUTH, error, json_response
 from haocha.auth.bearer import AuthRefused
 
 COOKIE = "haocha_session"
@@ -30,9 +30,10 @@ def client_address(request: web.Request) -> str:
 
 
 def refusal(exc: AuthRefused) -> web.Response:
-    resp = error(exc.status, str(exc), code=exc.code)
-    if exc.retry_after is not None:
-        resp.headers["Retry-After"] = str(exc.retry_after)
+    if exc.retry_after is None:
+        return error(exc.status, str(exc), code=exc.code)
+    resp = json_response({"error": str(exc), "code": exc.code, "retry_after": exc.retry_after}, exc.status)
+    resp.headers["Retry-After"] = str(exc.retry_after)
     return resp
 
 

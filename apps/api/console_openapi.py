@@ -59,6 +59,19 @@ TICKET_EXTRAS = _obj(
 )
 
 
+QUEUE_PARAMS = [
+    {"name": "month", "in": "query", "required": False, "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+     "description": "reviews of this month (YYYY-MM, local time)"},
+    {"name": "q", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 100},
+     "description": "part of a reason (case-insensitive)"},
+    {"name": "escalated", "in": "query", "required": False, "schema": _B,
+     "description": "only tickets with a missed deadline (true) or none (false)"},
+]
+QUEUE_EXTRAS = {"counts": {"type": "object", "additionalProperties": _I,
+                           "description": "matching tickets per state (the state filter left out)"},
+                "at": _T}
+
+
 def security_schemes() -> dict:
     return {"session": {"type": "apiKey", "in": "cookie", "name": "haocha_session"}}
 

@@ -21,7 +21,8 @@ import orjson
 from aiohttp import web
 from aiokafka import TopicPartition
 
-from apps.api.http import caller
+from apps.api.auth_gate import SESSION
+from apps.api.http import AUTH, caller
 from haocha.adapters import kafka
 from haocha.settings import Settings
 from schemas.tickets import Actor
@@ -134,6 +135,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                                        "X-Accel-Buffering": "no"})
     await resp.prepare(request)
     client = hub.connect(actor)
+    session = request.get(SESSION)  # by cookie: the stream ends with the session
     ping = hub.settings.stream_ping_seconds
     try:
         await resp.write(b"retry: 3000\n: connected\n\n")
@@ -141,6 +143,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
             try:
                 item = await asyncio.wait_for(client.queue.get(), timeout=ping)
             except asyncio.TimeoutError:
+                if session is not None and not request.app[AUTH].sessions.alive(session[0]):
+                    await resp.write(b"event: session_expired\ndata: {}\n\n")
+                    break
                 await resp.write(b": ping\n\n")
                 continue
             if item is _CLOSE:

@@ -21,7 +21,7 @@ ACTOR = web.RequestKey("actor", Actor)  # set by apps.api.auth_gate before any h
 
 # The machine code of each error answer (the console words its message by it), by HTTP status
 # unless the raiser names a more precise one.
-CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 409: "conflict",
+CODES = {400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "invalid", 409: "conflict",
          413: "too_large", 415: "unsupported_type", 422: "invalid", 429: "rate_limited", 500: "internal",
          503: "unavailable", 504: "timeout"}
 
@@ -49,7 +49,9 @@ async def errors(request: web.Request, handler):
         return error(exc.status, str(exc), exc.detail, exc.code)
     except CommandTimeout as exc:
         return error(504, str(exc))
-    except web.HTTPException:
+    except web.HTTPException as exc:
+        if exc.status >= 400 and request.path.startswith("/api/"):  # no route, wrong method, body too big
+            return error(exc.status, exc.reason)
         raise
     except Exception as exc:  # a fault of ours: a clear JSON answer, the details in the log
         log.exception("%s %s failed", request.method, request.path)

@@ -11,10 +11,12 @@ from typing import Any
 from aiohttp import web
 
 from haocha.adapters.clock import Clock
-from apps.api.commands import BadRequest, parse_at
+from apps.api import params
+from apps.api.commands import BadRequest
 from apps.api.http import body_of, caller, json_response
 from haocha.domain.directory import Directory
 from haocha.domain.calendar import WorkingCalendar
+from sinks import alerts_read
 
 
 @dataclass
@@ -30,26 +32,30 @@ class InsightsContext:
 INSIGHTS = web.AppKey("insights", InsightsContext)
 
 
-def _need(q, name: str) -> str:
-    v = q.get(name)
-    if not v:
-        raise BadRequest(422, f"`{name}` is required")
-    return v
-
-
 async def monthly_report(request: web.Request) -> web.Response:
     from apps.report.monthly import build_monthly_report, month_bounds, parse_as_of
 
-    caller(request)
+    actor = caller(request)
     ix, q = request.app[INSIGHTS], request.query
-    month = _need(q, "month")
+    month = params.required(q, "month")
     try:
         month_bounds(month)
         as_of = parse_as_of(q.get("as_of") or None)
     except ValueError as exc:
         raise BadRequest(422, str(exc)) from None
     rep = await ix.run_store(build_monthly_report, ix.store, month, as_of, ix.directory, ix.calendar)
+    if actor.role == "officer":
+        rep = own_tickets_only(rep, actor.department_id)
     return web.Response(body=rep.model_dump_json(), content_type="application/json")
+
+
+def own_tickets_only(rep, department_id: str | None):
+    """An officer's copy of the report: every department's figures (they are published), but the
+    lists of single tickets (ids, windows, reasons, stage) only of the officer's own department, as
+    the queue shows them."""
+    return rep.model_copy(update={
+        "open_tickets": [t for t in rep.open_tickets if t.department_id == department_id],
+        "carry_over": [t for t in rep.carry_over if t.department_id == department_id]})
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -57,10 +63,9 @@ async def stats(request: web.Request) -> web.Response:
 
     caller(request)
     ix, q = request.app[INSIGHTS], request.query
-    scope, gran = q.get("scope", "window"), q.get("granularity", "day")
-    if scope not in queries.SCOPES or gran not in queries.GRANULARITIES:
-        raise BadRequest(422, f"scope is one of {sorted(queries.SCOPES)}, granularity one of {list(queries.GRANULARITIES)}")
-    start, end = parse_at(_need(q, "from")), parse_at(_need(q, "to"))
+    scope = params.choice(q, "scope", queries.SCOPES, "window")
+    gran = params.choice(q, "granularity", queries.GRANULARITIES, "day")
+    start, end = params.time(q, "from"), params.time(q, "to")
     ids = q.getall("id", None)
     rows = await ix.run_store(queries.stats, ix.store, scope, gran, start, end, ids)
     return json_response({"scope": scope, "granularity": gran, "rows": rows})
@@ -71,35 +76,18 @@ async def heatmap(request: web.Request) -> web.Response:
 
     caller(request)
     ix, q = request.app[INSIGHTS], request.query
-    start, end = parse_at(_need(q, "from")), parse_at(_need(q, "to"))
-    scope = q.get("scope") or None
-    if scope is not None and scope not in queries.SCOPES:
-        raise BadRequest(422, f"scope is one of {sorted(queries.SCOPES)}")
+    start, end = params.time(q, "from"), params.time(q, "to")
+    scope = params.choice(q, "scope", queries.SCOPES)
     rows = await ix.run_store(queries.heatmap, ix.store, start, end, scope, q.get("id") or None)
     return json_response({"cells": rows})
-
-
-_ALERTS = """
-SELECT a.alert_id, a.hall_id, a.window_id, a.department_id, a.window_start, a.window_end, a.reviews, a.bad,
-       a.detected_at, k.ack_by AS acknowledged_by, k.ack_at AS acknowledged_at
-FROM {db}.alerts AS a FINAL
-LEFT JOIN (SELECT alert_id, argMin(by, acknowledged_at) AS ack_by, min(acknowledged_at) AS ack_at
-           FROM {db}.alert_acks GROUP BY alert_id) AS k USING alert_id
-WHERE (%(open)s = 0 OR k.alert_id = '') AND (%(department)s = '' OR a.department_id = %(department)s)
-ORDER BY a.detected_at DESC LIMIT %(limit)s
-"""
 
 
 async def list_alerts(request: web.Request) -> web.Response:
     actor = caller(request)
     ix, q = request.app[INSIGHTS], request.query
     department = actor.department_id if actor.role == "officer" else (q.get("department") or "")
-    params = {"open": 1 if q.get("open") in ("true", "1") else 0, "department": department or "",
-              "limit": min(int(q.get("limit", 200)), 5000)}
-    rows = await ix.run_store(ix.store.query_dicts, _ALERTS, params)
-    for r in rows:
-        if not r.get("acknowledged_by"):
-            r["acknowledged_by"] = r["acknowledged_at"] = None
+    rows = await ix.run_store(alerts_read.list_alerts, ix.store, bool(params.boolean(q, "open")), department or "",
+                              params.integer(q, "limit", 200, 1, 5000))
     return json_response({"alerts": rows})
 
 
@@ -111,11 +99,10 @@ async def acknowledge_alert(request: web.Request) -> web.Response:
         raise BadRequest(403, "managers read alerts; staff acknowledge them")
     ix = request.app[INSIGHTS]
     alert_id = request.match_info["alert_id"]
-    found = await ix.run_store(ix.store.query, "SELECT window_id, department_id FROM {db}.alerts WHERE alert_id = %(a)s",
-                               {"a": alert_id})
-    if not found:
+    found = await ix.run_store(alerts_read.alert_scope, ix.store, alert_id)
+    if found is None:
         raise BadRequest(404, f"no alert {alert_id}")
-    window_id, department_id = found[0]
+    window_id, department_id = found
     if actor.role == "officer" and actor.department_id != department_id:
         raise BadRequest(403, f"alert belongs to {department_id}")
     body = await body_of(request)

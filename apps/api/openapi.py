@@ -36,7 +36,7 @@ _TICKET = {
     "properties": {k: {} for k in (
         "ticket_id", "version", "status", "department_id", "window_id", "hall_id", "rating", "real_name",
         "happened_at", "opened_at", "contact_due", "resolve_due", "next_due", "officer_id", "time_left_seconds",
-        "overdue", "warned", "escalated", "appeal", "resolution")},
+        "overdue", "warned", "escalated", "appeal", "resolution", "reasons")},
 }
 _EVENT = {"type": "object", "description": "A ticket event from `ticket_events`; the payload's phone is masked.",
           "properties": {k: {} for k in ("event_id", "version", "type", "occurred_at", "recorded_at", "actor_id",
@@ -92,9 +92,11 @@ def openapi_document() -> dict:
                     _query("at", {"type": "string", "format": "date-time"}, "time left / overdue as of (default now)"),
                     _query("limit", {"type": "integer", "default": 500}, "page size"),
                     _query("offset", {"type": "integer", "default": 0}, "page start"),
+                    *console_openapi.QUEUE_PARAMS,
                 ],
                 "responses": {"200": _json({"type": "object", "properties": {
-                    "tickets": {"type": "array", "items": ref("Ticket")}, "total": {"type": "integer"}}}), **errors}}},
+                    "tickets": {"type": "array", "items": ref("Ticket")}, "total": {"type": "integer"},
+                    **console_openapi.QUEUE_EXTRAS}}), **errors}}},
             "/api/v1/tickets/{ticket_id}": {"get": {
                 "summary": "a ticket with its event history (phone masked)",
                 "parameters": [_PARAMS["ticket_id"],

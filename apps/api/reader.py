@@ -6,88 +6,39 @@ own ticket table instead (`?fresh=true`).
 
 from __future__ import annotations
 
-import asyncio
-import json
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-# The earliest deadline still running: the contact deadline while a real-name evaluator has not
-# been reached, then the rectification deadline until feedback or an explanation. Same rule as
-# TicketState.contact_stage_active / resolve_stage_active in the domain.
-_QUEUE = """
-SELECT * FROM (
-    SELECT *,
-        status NOT IN ('closed', 'invalidated') AS is_open,
-        is_open AND real_name AND contacted_at IS NULL AS contact_active,
-        is_open AND feedback_at IS NULL AND explained_at IS NULL AS resolve_active,
-        multiIf(contact_active, contact_due, resolve_active, resolve_due, NULL) AS next_due
-    FROM {db}.tickets FINAL
-)
-"""
-_HIDDEN = ("is_open", "contact_active", "resolve_active")
-
-
-@dataclass(frozen=True)
-class TicketFilter:
-    department: str | None = None
-    window: str | None = None
-    state: str | None = None
-    overdue: bool | None = None
-    at: datetime | None = None  # "overdue" as of this time
-    limit: int = 500
-    offset: int = 0
+from apps.api.reads import StoreReads
+from sinks import tickets_read
+from sinks.tickets_read import TicketFilter
 
 
 class TicketReader(Protocol):
     async def list(self, f: TicketFilter) -> tuple[list[dict], int]: ...
     async def get(self, ticket_id: str) -> dict | None: ...
     async def events(self, ticket_id: str) -> list[dict]: ...
+    async def counts(self, f: TicketFilter) -> dict[str, int]: ...
 
 
 class ClickHouseTicketReader:
-    """Calls go through the store's single-thread executor: the embedded engine wants one caller."""
+    """Calls go through StoreReads: on the store's one thread (the embedded engine wants one
+    caller), a bounded number at a time."""
 
-    def __init__(self, store, executor):
+    def __init__(self, store, reads: StoreReads):
         self.store = store
-        self.executor = executor
+        self.reads = reads
 
     async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await self.reads.run(fn, self.store, *args)
 
     async def list(self, f: TicketFilter) -> tuple[list[dict], int]:
-        where, params = _where(f)
-        sql = f"{_QUEUE} {where} ORDER BY next_due IS NULL, next_due, ticket_id LIMIT %(limit)s OFFSET %(offset)s"
-        rows = await self._run(self.store.query_dicts, sql, {**params, "limit": f.limit, "offset": f.offset})
-        total = await self._run(self.store.query, f"SELECT count() FROM ({_QUEUE} {where})", params)
-        return [_clean(r) for r in rows], int(total[0][0])
+        return await self._run(tickets_read.list_tickets, f)
 
     async def get(self, ticket_id: str) -> dict | None:
-        rows = await self._run(self.store.query_dicts, f"{_QUEUE} WHERE ticket_id = %(tid)s", {"tid": ticket_id})
-        return _clean(rows[0]) if rows else None
+        return await self._run(tickets_read.get_ticket, ticket_id)
 
     async def events(self, ticket_id: str) -> list[dict]:
-        rows = await self._run(self.store.query_dicts,
-                               "SELECT event_id, version, type, occurred_at, recorded_at, actor_id, actor_role, "
-                               "command_id, payload FROM {db}.ticket_events FINAL WHERE ticket_id = %(tid)s "
-                               "ORDER BY version", {"tid": ticket_id})
-        for r in rows:
-            r["event"] = json.loads(r.pop("payload"))
-        return rows
+        return await self._run(tickets_read.ticket_events, ticket_id)
 
-
-def _where(f: TicketFilter) -> tuple[str, dict[str, Any]]:
-    clauses, params = [], {}
-    for column, value in (("department_id", f.department), ("window_id", f.window), ("status", f.state)):
-        if value:
-            clauses.append(f"{column} = %({column})s")
-            params[column] = value
-    if f.overdue is not None:
-        params["at_ms"] = int(f.at.timestamp() * 1000) if f.at else 0
-        cond = "(next_due IS NOT NULL AND toUnixTimestamp64Milli(next_due) < %(at_ms)s)"
-        clauses.append(cond if f.overdue else f"NOT {cond}")
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def _clean(row: dict) -> dict:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in row.items() if k not in _HIDDEN}
+    async def counts(self, f: TicketFilter) -> dict[str, int]:
+        return await self._run(tickets_read.count_by_status, f)

@@ -14,12 +14,15 @@ from mode import Service
 
 from apps.api.app import ApiContext, build_app
 from apps.api.commands import BadRequest
+from apps.api.console_build import build_console
 from apps.api.insights import InsightsContext
 from apps.api.reader import ClickHouseTicketReader, TicketFilter
+from apps.http_limits import HttpGuard
+from apps.api.reads import StoreReads
 from haocha.adapters.command_bus import KafkaCommandBus
 from haocha.auth.bearer import Authenticator
 from haocha.domain.tickets import DecisionContext, TicketState
-from streams.app import StreamApp
+from streams.app import Outbox, StreamApp
 from streams.deadline_sweep import due_checks, local_states
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,7 @@ class _NoStore:
     async def list(self, f: TicketFilter):
         raise BadRequest(503, "this worker has no ClickHouse store")
 
-    get = events = list
+    get = events = counts = list
 
 
 class ApiService(Service):
@@ -47,15 +50,18 @@ class ApiService(Service):
         sa, s = self.stream_app, self.stream_app.deps.settings
         await self.bus.start()  # at the end of the outcomes topic before any command can be sent
         store = sa.deps.store
-        reader = ClickHouseTicketReader(store, sa.deps.store_executor) if store is not None else _NoStore()
+        self.reads = StoreReads(sa.deps.store_executor, s.api_read_concurrency)
+        reader = ClickHouseTicketReader(store, self.reads) if store is not None else _NoStore()
         ctx = ApiContext(auth=self.authenticator, bus=self.bus, reader=reader, clock=sa.deps.clock,
                          local_state=self._local_state, sweep=self._sweep, ready=self._ready,
                          command_timeout=self.api_settings.command_timeout_seconds,
                          list_limit_max=self.api_settings.list_limit_max,
-                         insights=self._insights() if store is not None else None)
-        self.runner = web.AppRunner(build_app(ctx), access_log=None, handle_signals=False)
+                         insights=self._insights() if store is not None else None,
+                         console=build_console(sa.deps, self._local_state, reader, sa.events.get_topic_name()))
+        guard = HttpGuard.of(s, "api")  # slow and malformed clients, bounded as on the gateway
+        self.runner = web.AppRunner(guard.app(build_app(ctx)), access_log=None, handle_signals=False)
         await self.runner.setup()
-        await web.TCPSite(self.runner, s.api_host, s.api_port, reuse_address=True).start()
+        await guard.site(self.runner, s.api_host, s.api_port, reuse_address=True).start()
         log.info("HTTP API on http://%s:%s (OpenAPI at /openapi.json)", s.api_host, s.api_port)
 
     async def on_stop(self) -> None:
@@ -63,19 +69,18 @@ class ApiService(Service):
             await self.runner.cleanup()  # frees the port
             self.runner = None
         await self.bus.stop()
+        self.authenticator.checker.close()
 
     def _insights(self) -> InsightsContext:
         sa = self.stream_app
-        loop = asyncio.get_running_loop()
-
-        async def run_store(fn, *args):
-            return await loop.run_in_executor(sa.deps.store_executor, fn, *args)
 
         async def publish_ack(envelope) -> None:
-            fut = await sa.alerts.send(key=envelope.event.window_id.encode(), value=envelope.model_dump_json().encode())
-            await fut  # acknowledged only once it is in the log
+            out = Outbox(sa.app)
+            await out.send(sa.alerts.get_topic_name(), envelope.event.window_id.encode(),
+                           envelope.model_dump_json().encode())
+            await out.delivered()  # acknowledged only once it is in the log
 
-        return InsightsContext(run_store=run_store, store=sa.deps.store, directory=sa.deps.directory,
+        return InsightsContext(run_store=self.reads.run, store=sa.deps.store, directory=sa.deps.directory,
                                calendar=sa.deps.calendar, clock=sa.deps.clock, publish_ack=publish_ack)
 
     def _ready(self) -> bool:

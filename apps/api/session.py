@@ -18,8 +18,11 @@ from haocha.auth.sessions import Session
 from schemas.tickets import Actor
 
 
-def _answer(actor: Actor, session: Session) -> dict:
-    return {"actor": actor.model_dump(), "csrf_token": session.csrf_token, "expires_at": session.expires_at.isoformat()}
+def _answer(request: web.Request, actor: Actor, session: Session) -> dict:
+    """The console greets the person by name (from the users file), so it is answered beside the actor."""
+    user = request.app[AUTH].users.get(actor.id)
+    return {"actor": actor.model_dump(), "name": user.name if user else None, "csrf_token": session.csrf_token,
+            "expires_at": session.expires_at.isoformat()}
 
 
 def _fields(body: object, *names: str, optional: tuple[str, ...] = ()) -> dict[str, str]:
@@ -42,7 +45,7 @@ async def sign_in(request: web.Request) -> web.Response:
         sid, session, actor = await request.app[AUTH].sign_in(f["user_id"], f["password"], client_address(request))
     except AuthRefused as exc:
         return refusal(exc)
-    resp = json_response(_answer(actor, session))
+    resp = json_response(_answer(request, actor, session))
     resp.set_cookie(COOKIE, sid, httponly=True, samesite="Strict", secure=request.secure, path="/")
     return resp
 
@@ -52,7 +55,7 @@ async def current(request: web.Request) -> web.Response:
     got = request.get(SESSION)
     if got is None:
         return error(401, "no console session (a bearer token is not a session)", code="unauthenticated")
-    return json_response(_answer(actor, got[1]))
+    return json_response(_answer(request, actor, got[1]))
 
 
 async def sign_out(request: web.Request) -> web.Response:

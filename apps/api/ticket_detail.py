@@ -8,6 +8,8 @@ from datetime import datetime
 
 from aiohttp import web
 
+from apps.api import params
+from apps.api.commands import BadRequest
 from apps.api.console_context import CONSOLE
 from apps.api.http import AUTH
 from haocha.domain.deadlines import working_days_between
@@ -18,6 +20,27 @@ from schemas.tickets import Actor, TicketEventEnvelope
 
 _REVIEW_FIELDS = ("rating", "reasons", "comment", "window_id", "hall_id", "staff_id", "item_name", "case_no",
                   "real_name", "phone", "happened_at")
+
+
+def queue_filters(q) -> dict:
+    """The console's queue filters: `month=YYYY-MM` (of the review), `q` (part of a reason) and
+    `escalated=true|false`, as TicketFilter fields."""
+    from apps.report.monthly import month_bounds
+
+    out: dict = {}
+    if q.get("month"):
+        try:
+            out["happened_from"], out["happened_to"] = month_bounds(q["month"])
+        except ValueError as exc:
+            raise BadRequest(422, str(exc)) from None
+    if q.get("q"):
+        if len(q["q"]) > 100:
+            raise BadRequest(422, "`q` has at most 100 characters")
+        out["text"] = q["q"].strip()
+    escalated = params.boolean(q, "escalated")
+    if escalated is not None:
+        out["escalated"] = escalated
+    return out
 
 
 def review_of(events: list[dict]) -> dict | None:

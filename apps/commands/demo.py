@@ -27,7 +27,17 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=2021)
     p.add_argument("--as-of", default="2021-06-10T00:00:00+08:00", help="the report's as-of time")
     p.add_argument("--out", type=Path, default=Path("out/demo"))
+    p.add_argument("--keep-console", action="store_true",
+                   help="after the report, leave the worker and its web console running with demo users "
+                        "(printed) until Ctrl-C")
     p.set_defaults(func=run)
+
+
+# Console sign-ins printed by `--keep-console`: the simulated staff get a password, so a person can
+# look at the queues the simulation left behind (the forgotten tickets stay open and overdue).
+DEMO_PASSWORD = "haocha-demo-2021"
+DEMO_ADMIN = "demo-admin"
+DEMO_MANAGER = "demo-manager"
 
 
 def say(msg: str) -> None:
@@ -55,6 +65,8 @@ def run(args) -> int:
         say(f"worker ready at {worker.url}")
         figures = asyncio.run(_month(s, args, token))
         report = _report(s, args, token)
+        if args.keep_console:
+            _keep_console(s, worker)
     finally:
         say("stopping the worker")
         worker.stop()
@@ -95,6 +107,29 @@ async def _sweep(s, token, at: datetime) -> None:
         resp = await client.post("/api/v1/admin/sweep", json={"at": at.isoformat()})
         if resp.status_code == 200:
             say(f"deadline sweep as of {at:%Y-%m-%d}: {resp.json()}")
+
+
+def _keep_console(s, worker) -> None:
+    from haocha.auth.tokens import hash_secret
+    from haocha.auth.users import UserFile
+
+    users = UserFile(s.users_path())
+    digest = hash_secret(DEMO_PASSWORD)
+    for user in users.all():
+        users.update(user.id, password_hash=digest)
+    users.add(DEMO_ADMIN, "admin", password_hash=digest, with_token=False)
+    users.add(DEMO_MANAGER, "manager", password_hash=digest, with_token=False)
+    rows = sorted((u.role, u.id, u.department_id or "") for u in users.all())
+    print(f"\n网页控制台 console: {worker.url}/console/   (password for every user below: {DEMO_PASSWORD})")
+    print(f"  {'role':<11} {'user id':<24} department")
+    for role, user_id, dept in rows:
+        print(f"  {role:<11} {user_id:<24} {dept}")
+    print("Ctrl-C stops the worker and the broker.", flush=True)
+    try:
+        while worker.proc.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        say("stopping")
 
 
 def _report(s, args, token) -> bool:

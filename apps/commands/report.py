@@ -130,7 +130,7 @@ def get_monthly(settings, month: str | None, as_of: str | None):
 
     store = open_store(settings)
     try:
-        rep = build_monthly_report(store, month, t, Directory.load(settings.directory_path),
+        rep = build_monthly_report(store, month, t, Directory.load(settings.directory_file),
                                    ChineseWorkingCalendar(settings.calendar_overrides))
     finally:
         store.close()

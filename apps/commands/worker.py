@@ -14,10 +14,10 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def faust_worker(app, loglevel: str):
+def faust_worker(app, loglevel: str, *services):
     import faust
 
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, override_logging=False)
+    worker = faust.Worker(app, *services, loglevel=loglevel, quiet=True, override_logging=False)
     # Faust's start-up spinner writes cursor escapes (ESC[?25l / ESC[?25h) even when its output is a
     # file, and with our logging (override_logging=False) it never spins anyway: the log stays text.
     worker.spinner = None
@@ -27,7 +27,7 @@ def faust_worker(app, loglevel: str):
 def run(args) -> int:
     from apps.bootstrap import build_stream_app
     from haocha.adapters.kafka import ensure_topics
-    from streams import progress
+    from streams import progress, readiness
 
     s = settings_mod.load()
     created = asyncio.run(ensure_topics(s))
@@ -37,7 +37,7 @@ def run(args) -> int:
     for warning in sa.deps.calendar.coverage_warnings(sa.deps.clock.now().astimezone(sa.deps.calendar.tz).date()):
         logging.getLogger("haocha.calendar").warning(warning)  # deadlines need next year's 调休 schedule
     progress.register(sa)
-    worker = faust_worker(sa.app, args.loglevel)
+    worker = faust_worker(sa.app, args.loglevel, readiness.Readiness(sa))  # says what a start waits for
     try:
         worker.execute_from_commandline()  # returns when the worker stops (SIGTERM/SIGINT)
     finally:

@@ -99,14 +99,16 @@ def cmd_register(args) -> int:
 def cmd_list(args) -> int:
     from apps.gateway.registry import read_registry
 
-    records = sorted(asyncio.run(read_registry(_settings())).values(), key=lambda r: r.terminal_id)
+    settings = _settings()
+    records = sorted(asyncio.run(read_registry(settings)).values(), key=lambda r: r.terminal_id)
     if args.json:
         print(json.dumps([r.public() for r in records], ensure_ascii=False))
         return 0
+    tz = settings.timezone
     print(f"{'terminal':<24} {'hall':<10} {'window':<12} {'channel':<8} {'status':<8} registered / revoked")
     for r in records:
         print(f"{r.terminal_id:<24} {r.hall_id:<10} {r.window_id:<12} {r.channel:<8} {r.status:<8} "
-              f"{r.registered_at}{' / ' + r.revoked_at if r.revoked_at else ''}")
+              f"{local_time(r.registered_at, tz)}{' / ' + local_time(r.revoked_at, tz) if r.revoked_at else ''}")
     return 0
 
 

@@ -15,6 +15,9 @@ STATUS: dict[str, int] = {
     "terminal_revoked": 403,
     "window_mismatch": 403,
     "terminal_mismatch": 403,
+    "channel_mismatch": 403,
+    "kiosk_unpaired": 401,
+    "pairing_failed": 401,
     # input
     "empty": 400,
     "not_json": 400,
@@ -22,6 +25,8 @@ STATUS: dict[str, int] = {
     "unknown_hall": 422,
     "unknown_window": 422,
     "impossible_time": 422,
+    "unknown_reason": 422,
+    "reason_required": 422,
     "body_too_large": 413,
     "batch_too_large": 413,
     "review_id_conflict": 409,
@@ -38,7 +43,8 @@ STATUS: dict[str, int] = {
 # Refusals a terminal must not simply retry: the input itself is wrong.
 PERMANENT = frozenset({
     "empty", "not_json", "schema", "unknown_hall", "unknown_window", "impossible_time", "body_too_large",
-    "batch_too_large", "review_id_conflict", "window_mismatch", "terminal_mismatch",
+    "batch_too_large", "review_id_conflict", "window_mismatch", "terminal_mismatch", "channel_mismatch",
+    "unknown_reason", "reason_required",
 })
 
 

@@ -221,7 +221,7 @@ async def register_terminal(
         raise ValueError(f"terminal id {terminal_id!r} is not a valid identifier ([A-Za-z0-9._:-], 1-64)") from exc
     if channel not in {c.value for c in Channel}:
         raise ValueError(f"channel must be one of {', '.join(c.value for c in Channel)}")
-    directory = directory or Directory.load(settings.directory_path)
+    directory = directory or Directory.load(settings.directory_file)
     if hall_id not in directory.halls:
         raise ValueError(f"unknown hall {hall_id}")
     window = directory.windows.get(window_id)

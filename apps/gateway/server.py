@@ -22,6 +22,7 @@ from apps.gateway.idempotency import IdempotencyStore
 from apps.gateway.publisher import KafkaPublisher
 from apps.gateway.registry import KafkaRegistry
 from apps.gateway.service import Gateway
+from apps.http_limits import HttpGuard
 
 log = logging.getLogger("apps.gateway")
 
@@ -51,8 +52,9 @@ async def running_gateway(parts: GatewayParts, *, host: str | None = None, port:
     """The whole gateway on a real socket."""
     gateway, publisher, registry, store, tail = parts.gateway, parts.publisher, parts.registry, parts.store, parts.tail
     settings = gateway.settings
-    app = create_app(gateway)
-    runner = web.AppRunner(app, access_log=None)
+    guard = HttpGuard.of(settings, "gateway")
+    app = guard.app(create_app(gateway))
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=30)
     purge: asyncio.Task | None = None
     await publisher.start()
     try:
@@ -63,8 +65,7 @@ async def running_gateway(parts: GatewayParts, *, host: str | None = None, port:
         await runner.setup()
         host = host or settings.gateway_host
         port = settings.gateway_port if port is None else port
-        site = web.TCPSite(runner, host, port, shutdown_timeout=30)
-        await site.start()
+        await guard.site(runner, host, port).start()
         log.info("gateway serving on http://%s:%s (%d terminals)", host, port, len(registry))
         yield Running(gateway, app, f"http://{host}:{port}")
     finally:

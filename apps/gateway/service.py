@@ -31,7 +31,7 @@ from apps.gateway.publisher import Publisher
 from haocha.adapters.clock import Clock, SystemClock
 from haocha.settings import Settings
 from apps.terminal_client.signing import H_TERMINAL, sign_headers
-from schemas.review import DeadLetter, ReviewSubmitted
+from schemas.review import REASON_TAGS, DeadLetter, ReviewSubmitted
 from haocha.domain.intake import dead_letter, parse_submission
 
 log = logging.getLogger("apps.gateway")
@@ -331,8 +331,9 @@ class Gateway:
                 self.counters[it.error.code] += 1
 
     def _validate(self, terminal: Terminal, it: _Item, received: datetime, source: str) -> None:
-        """Exactly the stream's intake checks (parse_submission), then the gateway's own: the window
-        exists in the hall, and the terminal posts only for itself and its own window."""
+        """The stream's intake checks (parse_submission) with the reason tags, then the gateway's
+        own: the window exists in the hall, the terminal posts only for itself, its own window and
+        the channel it was registered as."""
         raw = it.raw
         try:
             data = orjson.loads(raw)
@@ -344,7 +345,7 @@ class Gateway:
             data.pop("received_at")
             raw = orjson.dumps(data)
         res = parse_submission(raw, source=source, key=terminal.terminal_id.encode(), partition=None, offset=None,
-                               received_at=received, directory=self.directory)
+                               received_at=received, directory=self.directory, reason_tags=REASON_TAGS)
         review, rec = res, terminal.record
         if isinstance(res, DeadLetter):
             it.error = GatewayError(res.reason if res.reason in STATUS else "schema", res.detail)
@@ -356,6 +357,9 @@ class Gateway:
         elif (review.hall_id, review.window_id) != (rec.hall_id, rec.window_id):
             it.error = GatewayError("window_mismatch", f"terminal {terminal.terminal_id} is bound to "
                                     f"{rec.hall_id}/{rec.window_id}, not {review.hall_id}/{review.window_id}")
+        elif review.channel != rec.channel:
+            it.error = GatewayError("channel_mismatch", f"terminal {terminal.terminal_id} is registered as "
+                                    f"{rec.channel}, not {review.channel}")
         else:
             it.review = review
             it.data = data  # produced as sent, with the platform's received_at

@@ -68,7 +68,7 @@ class Ranking(_M):
     entries: list[RankEntry]
 
 
-class OpenTicket(_M):
+class UnclosedTicket(_M):
     """A bad review whose ticket is not closed at the as-of time: it keeps the rate below 100%."""
 
     ticket_id: str | None
@@ -141,7 +141,7 @@ class MonthlyReport(_M):
     departments: list[ScopeRow]
     windows: list[ScopeRow]
     rankings: list[Ranking]
-    open_tickets: list[OpenTicket]
+    open_tickets: list[UnclosedTicket]
     carry_over: list[CarryOver]
     notes: Notes
 

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from haocha.domain.deadlines import working_days_between
-from haocha.domain.metrics import METRIC_BY_KEY, TZ, Components, WorkingClock
+from haocha.domain.metrics import TZ, Components, WorkingClock
 from sinks import report_sql as q
 from apps.report.model import (
-    CarryOver, MonthlyReport, Notes, OpenTicket, RankEntry, Ranking, ScopeRow, metric_defs,
+    CarryOver, MonthlyReport, Notes, RankEntry, Ranking, ScopeRow, UnclosedTicket, metric_defs,
 )
 
 SHANGHAI = ZoneInfo(TZ)
@@ -144,10 +144,10 @@ def _aware(v: datetime, tz: ZoneInfo) -> datetime:
     return v if v.tzinfo else v.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
 
 
-def _open_ticket(r: dict, directory, tz: ZoneInfo) -> OpenTicket:
+def _open_ticket(r: dict, directory, tz: ZoneInfo) -> UnclosedTicket:
     has = bool(r["has_ticket"])
     stage = r["stage"] if has else ""
-    return OpenTicket(
+    return UnclosedTicket(
         ticket_id=r["ticket_id"], review_id=r["review_id"], department_id=r["department_id"],
         department_name=directory.department_name(r["department_id"]), hall_id=r["hall_id"],
         window_id=r["window_id"], window_name=directory.window_name(r["window_id"]), rating=r["rating"],
@@ -170,10 +170,6 @@ def _carry_over(r: dict, directory, calendar, tz: ZoneInfo) -> CarryOver:
         resolution=r["resolution"], on_time=bool(r["on_time"]),
         working_days_to_close=working_days_between(opened, closed, calendar),
     )
-
-
-def metric_label(key: str) -> str:
-    return METRIC_BY_KEY[key].label
 
 
 __all__ = ["build_monthly_report", "month_bounds", "parse_as_of", "rankings", "STAGE_LABELS"]

@@ -1,4 +1,5 @@
-"""The Excel workbook: one sheet per table, Chinese headers, numbers kept as numbers."""
+"""The Excel workbook: one sheet per table, Chinese headers, numbers kept as numbers, text as text
+(a string cell is never a formula, whatever it starts with)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from apps.report import tables
+from apps.report.cells import formula_like
 from apps.report.model import MonthlyReport
 
 NUMBER_FORMATS = {"rate": "0.0%", "score": "0.00", "days": "0.00", "count": "0", "time": "yyyy-mm-dd hh:mm"}
@@ -24,6 +26,14 @@ def _cell(kind: str, v):
     if kind == "bool":
         return "是" if v else "否"
     return v
+
+
+def _as_text(c) -> None:
+    # openpyxl makes any string starting with "=" a formula; the quote prefix keeps risky text
+    # text even when someone edits the cell in Excel.
+    c.data_type = "s"
+    if formula_like(c.value):
+        c.quotePrefix = True
 
 
 def render_xlsx(rep: MonthlyReport) -> bytes:
@@ -43,6 +53,8 @@ def render_xlsx(rep: MonthlyReport) -> bytes:
             for c, k in zip(ws[ws.max_row], t.kinds):
                 if k in NUMBER_FORMATS:
                     c.number_format = NUMBER_FORMATS[k]
+                if isinstance(c.value, str):
+                    _as_text(c)
         ws.freeze_panes = ws.cell(row=hr + 1, column=1)
         for i, h in enumerate(t.headers, start=1):
             longest = max([len(str(h))] + [len(str(r[i - 1])) for r in t.rows[:200]])

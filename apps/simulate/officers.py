@@ -58,6 +58,25 @@ def plan_ticket(ticket: dict, rng: random.Random) -> list[tuple[str, dict, dict]
     return steps
 
 
+def staff_of(tickets: list[dict]) -> list[dict]:
+    """The simulated officers (one per department) and supervisors (one per hall) the stories act as."""
+    staff = {}
+    for t in tickets:
+        if not t["department_id"].startswith("supervisor:"):
+            staff[f"officer-{t['department_id']}"] = {"role": "officer", "department_id": t["department_id"]}
+        staff[f"supervisor-{t['hall_id']}"] = {"role": "supervisor", "department_id": None}
+    return [{"id": user_id, **fields} for user_id, fields in sorted(staff.items())]
+
+
+async def ensure_staff(client: httpx.AsyncClient, tickets: list[dict]) -> None:
+    """Register the simulated staff as users: an assignee must be a known, active officer of the
+    ticket's department, for the simulator as for everyone. Already there (409) is fine."""
+    for user in staff_of(tickets):
+        resp = await client.post("/api/v1/admin/users", json=user)
+        if resp.status_code not in (201, 409):
+            raise RuntimeError(f"cannot register simulated {user['role']} {user['id']}: {resp.text[:200]}")
+
+
 async def work_tickets(base_url: str, admin_token: str, tickets: list[dict], seed: int = 7,
                        concurrency: int = 24, not_after: datetime | None = None, on_progress=None) -> dict:
     """Run every ticket's story; stories of different tickets run side by side."""
@@ -65,6 +84,7 @@ async def work_tickets(base_url: str, admin_token: str, tickets: list[dict], see
     stats = {"commands": 0, "accepted": 0, "refused": 0, "tickets": 0}
     sem = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as client:
+        await ensure_staff(client, tickets)
 
         async def one(ticket: dict) -> None:
             rng = random.Random(f"{seed}:{ticket['ticket_id']}")

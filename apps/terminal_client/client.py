@@ -29,11 +29,11 @@ log = logging.getLogger("apps.terminal_client")
 # (kept in the rejected table for the vendor to look at).
 PERMANENT = frozenset({
     "empty", "not_json", "schema", "unknown_hall", "unknown_window", "impossible_time", "body_too_large",
-    "review_id_conflict", "window_mismatch", "terminal_mismatch",
+    "review_id_conflict", "window_mismatch", "terminal_mismatch", "unknown_reason", "reason_required",
 })
 # Answers that say "this terminal is not set up right": stop and keep everything queued.
 FATAL = frozenset({"unknown_terminal", "terminal_revoked", "bad_signature", "auth_missing", "auth_malformed",
-                   "unsupported_alg"})
+                   "unsupported_alg", "channel_mismatch"})
 
 
 class Unreachable(Exception):

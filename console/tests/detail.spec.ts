@@ -19,6 +19,7 @@ vi.mock('@/api/directory', () => ({ getDirectory: vi.fn(async () => ({ halls: []
 
 import * as tickets from '@/api/tickets'
 import DetailPage from '@/views/tickets/detail/index.vue'
+import { CATCH_UP_MS, historyBehind } from '@/views/tickets/detail/utils/hook'
 
 const mocked = vi.mocked(tickets)
 
@@ -155,6 +156,36 @@ describe('ticket detail page', () => {
     expect(w.find('[data-testid="conflict-message"]').text()).toContain('该工单已被他人处理，已刷新为最新状态')
     expect(w.find('[data-testid="ticket-version"]').text()).toBe('版本 4')
     expect(w.findAll('[data-testid^="cmd-"]').filter((b) => b.attributes('data-testid')?.startsWith('cmd-Claim'))).toHaveLength(0)
+    w.unmount()
+  })
+
+  it('re-reads quietly until the history shows the version of the row, then stops', async () => {
+    const feedback = { version: 4, at: '2021-05-06T04:00:00Z', actor: { id: 'zhang', role: 'officer' }, event: { type: 'FeedbackGiven', message: '已整改' } }
+    const behind = detail({ version: 4 })
+    mocked.getTicket.mockResolvedValueOnce(behind).mockResolvedValueOnce(behind)
+    mocked.getTicket.mockResolvedValue(detail({ version: 4, events: [...behind.events, feedback] }))
+    const w = await mountPage()
+    expect(w.find('[data-testid="ticket-timeline"]').text()).not.toContain('已反馈')
+    await new Promise((r) => setTimeout(r, 2 * CATCH_UP_MS + 200))
+    await flushPromises()
+    expect(w.find('[data-testid="ticket-timeline"]').text()).toContain('已反馈')
+    expect(mocked.getTicket).toHaveBeenCalledTimes(3)
+    await new Promise((r) => setTimeout(r, CATCH_UP_MS + 100))
+    expect(mocked.getTicket).toHaveBeenCalledTimes(3)
+    w.unmount()
+  })
+
+  it('knows when the history lags the row', () => {
+    expect(historyBehind(detail())).toBe(false)
+    expect(historyBehind(detail({ version: 4 }))).toBe(true)
+    expect(historyBehind(null)).toBe(false)
+  })
+
+  it('shows a no-permission page and no ticket data for another department', async () => {
+    mocked.getTicket.mockRejectedValue(new ApiError(403, 'forbidden', '没有权限执行此操作'))
+    const w = await mountPage()
+    expect(w.find('[data-testid="detail-forbidden"]').text()).toContain('无权限查看此工单')
+    expect(w.find('[data-testid="ticket-id"]').exists()).toBe(false)
     w.unmount()
   })
 })

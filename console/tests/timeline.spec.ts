@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { TicketEventItem } from '@/api/types'
-import { eventLabel, latestAppeal, timelineItems } from '@/views/tickets/detail/utils/hook'
+import { actorLabel, eventLabel, latestAppeal, officerLabel, timelineItems } from '@/views/tickets/detail/utils/hook'
 
 const ev = (version: number, event: TicketEventItem['event'], actor = 'zhang'): TicketEventItem => ({
   version,
@@ -74,3 +74,18 @@ describe('timeline', () => {
     expect(latestAppeal(events.slice(0, 4))).toBeNull()
   })
 })
+
+describe('who acted', () => {
+  const officers = [{ id: 'zhang', name: '张三' }]
+  it('names the platform 系统 and officers by name', () => {
+    const items = timelineItems([ev(1, { type: 'TicketOpened', rating: 1, reasons: [] }, 'haocha')].map((e) => ({ ...e, actor: { id: 'haocha', role: 'system' } })), officers)
+    expect(items[0].actor).toBe('系统')
+    expect(actorLabel({ id: 'zhang', role: 'officer' }, (id) => officerLabel(id, officers))).toBe('张三（zhang）')
+  })
+  it('shows the assignee by name, the id when unknown, 未分派 when none', () => {
+    expect(officerLabel('zhang', officers)).toBe('张三（zhang）')
+    expect(officerLabel('li', officers)).toBe('li')
+    expect(officerLabel(null, officers)).toBe('未分派')
+  })
+})
+

@@ -66,6 +66,12 @@ class SessionStore:
         self._by_digest.move_to_end(key)
         return s
 
+    def alive(self, sid: str) -> bool:
+        """Whether the session still runs, without counting this as use (an open event stream
+        must not keep an unattended console signed in)."""
+        s = self._by_digest.get(_digest(sid))
+        return s is not None and self.clock() < s.expires_at
+
     def end(self, sid: str) -> bool:
         return self._by_digest.pop(_digest(sid), None) is not None
 

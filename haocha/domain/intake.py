@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import orjson
 from pydantic import ValidationError
 
 from haocha.domain.directory import Directory
-from schemas.review import DeadLetter, ReviewSubmitted
+from schemas.review import BAD_RATINGS, DeadLetter, ReviewSubmitted
 
 # A device clock more than this far ahead of the platform is wrong, not early.
 MAX_FUTURE_SKEW = timedelta(hours=1)
@@ -18,8 +19,10 @@ MAX_AGE = timedelta(days=400)
 
 def parse_submission(
     raw: bytes | None, *, source: str, key: bytes | None, partition: int | None, offset: int | None,
-    received_at: datetime, directory: Directory | None = None,
+    received_at: datetime, directory: Directory | None = None, reason_tags: Collection[str] | None = None,
 ) -> ReviewSubmitted | DeadLetter:
+    """`reason_tags`: the tag list reasons are checked against (the gateway's door). The stream
+    passes none: a review already in the log is taken on replay as it was taken the first time."""
     def dead(reason: str, detail: str) -> DeadLetter:
         return dead_letter(raw, source=source, reason=reason, detail=detail, key=key, partition=partition,
                            offset=offset, failed_at=received_at)
@@ -46,9 +49,22 @@ def parse_submission(
         return dead("impossible_time", f"happened_at {review.happened_at.isoformat()} is too long before receipt")
     if directory is not None and review.hall_id not in directory.halls:
         return dead("unknown_hall", f"hall {review.hall_id} is not in the directory")
+    if reason_tags is not None and (problem := reason_problem(review, reason_tags)):
+        return dead(*problem)
     if review.received_at is None:
         review = review.model_copy(update={"received_at": received_at})
     return review
+
+
+def reason_problem(review: ReviewSubmitted, tags: Collection[str]) -> tuple[str, str] | None:
+    """Reasons are tags of the list (其他 among them; the evaluator's own words go in `comment`),
+    and a bad review gives at least one: a ticket must say what to rectify."""
+    unknown = [r for r in review.reasons if r not in tags]
+    if unknown:
+        return "unknown_reason", f"reasons {unknown} are not tags of the list ({', '.join(tags)}); free text goes in comment"
+    if review.rating in BAD_RATINGS and not review.reasons:
+        return "reason_required", f"a rating of {review.rating} needs at least one reason ({', '.join(tags)})"
+    return None
 
 
 def dead_letter(raw: bytes | None, *, source: str, reason: str, detail: str, key: bytes | None = None,

@@ -64,6 +64,9 @@ class TicketState(BaseModel):
     warned: tuple[str, ...] = ()  # "contact:50", "resolve:80" ...
     escalated: tuple[str, ...] = ()  # "contact", "resolve"
     recent_commands: tuple[str, ...] = ()
+    # Business time of the latest step of the handling (opening, assignment, contact ...; not the
+    # audit and deadline events): a later step may not be dated before it.
+    acted_at: datetime | None = None
 
     @property
     def department_id(self) -> str:
@@ -195,6 +198,11 @@ def _(e: t.PhoneViewed, s: TicketState, at: datetime) -> TicketState:
     return s
 
 
+# Events that are no step of the handling: a phone view is an audit record, warnings and
+# escalations come from the sweep's clock. Back-filled steps may come after them in the log.
+_UNTIMED = (t.PhoneViewed, t.DeadlineWarned, t.TicketEscalated)
+
+
 def fold(state: TicketState | None, env: t.TicketEventEnvelope) -> TicketState:
     """Apply one event. Events at or below the current version are replays and change nothing."""
     if state is not None and env.version <= state.version:
@@ -216,6 +224,8 @@ def fold(state: TicketState | None, env: t.TicketEventEnvelope) -> TicketState:
         if state is None:
             raise ValueError(f"{env.type} for unknown ticket {env.ticket_id}")
         new = _apply(e, state, env.occurred_at)
+    if not isinstance(e, _UNTIMED):
+        new = new.model_copy(update={"acted_at": env.occurred_at})
     recent = (*new.recent_commands, env.command_id)
     if recent[-2:-1] == (env.command_id,):  # several events of one command share its id
         recent = recent[:-1]
@@ -272,7 +282,23 @@ def decide(state: TicketState | None, cmd: t.TicketCommandEnvelope, ctx: Decisio
         return [] if state is not None else [c.opened]
     if state is None:
         return Refusal("not_found", f"no ticket {cmd.ticket_id}")
-    return _decide(c, state, cmd, ctx)
+    return _too_early(c, state, cmd.issued_at) or _decide(c, state, cmd, ctx)
+
+
+# Commands whose `issued_at` is the business time of a step of the handling (an admin may
+# back-date it: a paper register, the simulator); it cannot come before the steps it follows.
+_TIMED_STEPS = frozenset({"AssignTicket", "ClaimTicket", "RecordContact", "RecordRectification", "GiveFeedback",
+                          "CloseTicket", "ExplainPolicy", "FileAppeal", "DecideAppeal"})
+
+
+def _too_early(c: t.TicketCommand, s: TicketState, at: datetime) -> Refusal | None:
+    if c.kind not in _TIMED_STEPS:
+        return None
+    if at < s.opened_at:
+        return Refusal("invalid", f"at {at.isoformat()} is before the ticket was opened ({s.opened_at.isoformat()})")
+    if s.acted_at is not None and at < s.acted_at:
+        return Refusal("invalid", f"at {at.isoformat()} is before the ticket's previous step ({s.acted_at.isoformat()})")
+    return None
 
 
 @singledispatch

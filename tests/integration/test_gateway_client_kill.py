@@ -47,7 +47,8 @@ def test_client_killed_mid_drain_loses_and_doubles_nothing(make_settings, tmp_pa
     q = Queue(queue_path)
     t0 = datetime.now(UTC) - timedelta(days=1)
     queued = [new_review("PK", "H-NH", "H-NH-W01", rating=1 + i % 5, case_no=f"K-{uuid.uuid4().hex[:8]}",
-                         happened_at=t0 + timedelta(minutes=i)) for i in range(N)]
+                         reasons=["效率低"] if i % 5 < 2 else (), happened_at=t0 + timedelta(minutes=i))
+              for i in range(N)]
     for r in queued:
         q.enqueue(r)
     q.close()

@@ -56,6 +56,10 @@ class FakeReader:
         s = self.bus.states.get(ticket_id)
         return state_view(s) if s else None
 
+    async def counts(self, f):
+        rows, _ = await self.list(f)
+        return {s: sum(r["status"] == s for r in rows) for s in {r["status"] for r in rows}}
+
     async def events(self, ticket_id: str):
         return [{"event_id": e.event_id, "version": e.version, "type": e.type, "occurred_at": e.occurred_at,
                  "recorded_at": e.recorded_at, "actor_id": e.actor.id, "actor_role": e.actor.role,

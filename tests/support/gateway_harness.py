@@ -1,6 +1,6 @@
 """Running the gateway outside production: an in-memory one in a thread (unit tests, the client's
 tests), the real `haocha gateway` process (integration tests, kiosk test, benchmark), and reading a
-topic back. Kept in the package so the benchmark and ops smoke checks use the same code as tests."""
+topic back. One module, so the benchmark uses the same code as the tests."""
 
 from __future__ import annotations
 

@@ -191,3 +191,14 @@ async def test_the_built_console_is_served_with_cache_headers(tmp_path):
         assert (await api.get("/console/%2e%2e/%2e%2e/etc/passwd")).status == 404
     finally:
         await api.close()
+
+
+async def test_every_api_error_is_json_with_a_code(api):
+    for method, path, status, code in (("GET", "/api/v1/nope", 404, "not_found"),
+                                       ("DELETE", "/api/v1/tickets", 405, "invalid"),
+                                       ("GET", "/api/v1/tickets", 401, "unauthenticated")):
+        r = await api.request(method, path)
+        body = await r.json()
+        assert r.status == status and body["code"] == code and body["error"], (path, body)
+    r = await api.post("/api/v1/tickets/TK-1/commands", data=b"x" * (2 << 20), headers=api.h["li"])
+    assert r.status == 413 and (await r.json())["code"] == "too_large"

@@ -46,6 +46,9 @@ class EmptyReader:
     async def events(self, ticket_id):
         return []
 
+    async def counts(self, f):
+        return {}
+
 
 @pytest.fixture
 async def api(tmp_path):
@@ -87,7 +90,8 @@ async def test_wrong_password_then_lock_out_after_five_failures(api):
         r = await sign_in(api, password="wrong-password")
         assert r.status == 401 and (await r.json())["code"] == "bad_credentials"
     r = await sign_in(api)  # even the right password, while locked
-    assert r.status == 429 and (await r.json())["code"] == "locked" and int(r.headers["Retry-After"]) > 0
+    body = await r.json()
+    assert r.status == 429 and body["code"] == "locked" and int(r.headers["Retry-After"]) == body["retry_after"] > 0
     assert (await sign_in(api, "o-wang")).status == 200  # another user is not locked
     r = await sign_in(api, "nobody")
     assert r.status == 401 and (await r.json())["code"] == "bad_credentials"
@@ -159,3 +163,13 @@ async def test_change_password_with_the_old_one(api):
     assert r.status == 204
     assert (await sign_in(api)).status == 401
     assert (await sign_in(api, password="new-password-1")).status == 200
+
+
+def test_an_open_stream_does_not_keep_a_session_alive():
+    clock = Clock()
+    store = SessionStore(timedelta(minutes=30), timedelta(hours=12), clock=clock)
+    sid, _ = store.create("o-li")
+    clock.at += timedelta(minutes=29)
+    assert store.alive(sid)
+    clock.at += timedelta(minutes=2)  # alive() is no use: idle for 31 minutes now
+    assert not store.alive(sid) and not store.alive("unknown")

@@ -242,6 +242,15 @@ async def test_cross_window_and_cross_terminal_refused(env):
     assert [d.reason for d in env.publisher.dead] == ["window_mismatch", "terminal_mismatch"]
 
 
+async def test_channel_must_be_the_terminals_registered_kind(env):
+    # A pad claiming to be a kiosk or the 12345 hotline is refused, not stored as claimed.
+    for claimed in ("kiosk", "hotline"):
+        await _refused(await env.post(review(channel=claimed)), 403, "channel_mismatch")
+    assert env.publisher.reviews == []
+    assert [d.reason for d in env.publisher.dead] == ["channel_mismatch", "channel_mismatch"]
+    assert (await env.post(review(channel="pad"))).status == 202
+
+
 async def test_refusals_are_logged(env, caplog):
     env.keys["NOPE"] = new_terminal_key()
     with caplog.at_level("WARNING", logger="apps.gateway"):
@@ -273,7 +282,7 @@ async def test_resend_after_reserialisation_is_still_a_resend(env):
 async def test_same_review_id_other_content_conflicts(env):
     r = review()
     await env.post(r)
-    await _refused(await env.post({**r, "rating": 1}), 409, "review_id_conflict")
+    await _refused(await env.post({**r, "rating": 1, "reasons": ["态度差"]}), 409, "review_id_conflict")
     assert len(env.publisher.reviews) == 1
     assert env.publisher.dead[-1].reason == "review_id_conflict"
 
@@ -339,6 +348,26 @@ async def test_schema_violations_and_directory(env):
     assert env.publisher.reviews == []
     assert [d.reason for d in env.publisher.dead] == ["schema", "schema", "unknown_hall", "unknown_window",
                                                   "impossible_time", "impossible_time"]
+
+
+@pytest.mark.parametrize("change", [
+    {"rating": True}, {"rating": "2"}, {"rating": 2.0}, {"indicators": {"服务效率": "3"}},
+    {"indicators": {"服务效率": True}}, {"evaluator": {"real_name": "yes"}}, {"evaluator": {"real_name": 1}},
+])
+async def test_strict_types_no_bool_string_or_float_for_a_number(env, change):
+    await _refused(await env.post(review(**change)), 422, "schema")
+    assert env.publisher.reviews == []
+
+
+async def test_reasons_are_tags_of_the_list_and_a_bad_review_gives_one(env):
+    await _refused(await env.post(review(rating=2)), 422, "reason_required")
+    await _refused(await env.post(review(rating=1, reasons=[])), 422, "reason_required")
+    await _refused(await env.post(review(rating=2, reasons=["=HYPERLINK(\"x\")"])), 422, "unknown_reason")
+    await _refused(await env.post(review(rating=5, reasons=["随便写写"])), 422, "unknown_reason")
+    assert env.publisher.reviews == []
+    # 其他 is a tag; the evaluator's own words travel in the comment.
+    assert (await env.post(review(rating=2, reasons=["其他"], comment="窗口无人"))).status == 202
+    assert (await env.post(review(rating=1, reasons=["态度差", "效率低"]))).status == 202
 
 
 async def test_non_utf8_body_is_kept_as_base64(env):

@@ -38,7 +38,7 @@ def _saf(gw, tmp_path, url=None, **kw) -> StoreAndForward:
 
 def _reviews(n: int, **kw) -> list[dict]:
     t0 = datetime.now(UTC) - timedelta(hours=2)
-    return [new_review("P1", HALL, WINDOW, rating=1 + i % 5, case_no=f"C-{i}",
+    return [new_review("P1", HALL, WINDOW, rating=1 + i % 5, case_no=f"C-{i}", reasons=["效率低"] if i % 5 < 2 else (),
                        happened_at=t0 + timedelta(minutes=i), **kw) for i in range(n)]
 
 
@@ -91,7 +91,7 @@ def test_a_wrong_device_clock_is_corrected_for_signing(gw, tmp_path):
 def test_permanently_refused_reviews_leave_the_queue_and_order_is_kept(gw, tmp_path):
     saf = _saf(gw, tmp_path, batch_size=10)
     good = _reviews(3)
-    bad = new_review("P1", HALL, OTHER_WINDOW, rating=1)  # not this pad's window
+    bad = new_review("P1", HALL, OTHER_WINDOW, rating=1, reasons=["态度差"])  # not this pad's window
     for r in (good[0], bad, good[1], good[2]):
         saf.queue.enqueue(r)
     res = saf.drain()

@@ -52,3 +52,30 @@ def test_published_json_schema_is_current_and_accepts_the_documented_example():
     jsonschema.validate(EXAMPLE, review_schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**EXAMPLE, "rating": 7}, review_schema)
+
+
+@pytest.mark.parametrize("change", [
+    {"rating": True}, {"rating": "2"}, {"rating": 2.0}, {"indicators": {"服务效率": False}},
+    {"evaluator": {"real_name": "true"}}, {"evaluator": {"real_name": 1}},
+])
+def test_wire_numbers_and_flags_are_strict(change):
+    with pytest.raises(ValidationError):
+        ReviewSubmitted.model_validate({**EXAMPLE, **change})
+    review_schema = export.schemas()["review-submitted.v1"]
+    if not isinstance(next(iter(change.values())), float):  # JSON Schema's integer admits 2.0
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**EXAMPLE, **change}, review_schema)
+
+
+@pytest.mark.parametrize("command", [
+    {"kind": "RecordContact", "reached": "yes"}, {"kind": "RecordContact", "reached": 1},
+    {"kind": "DecideAppeal", "upheld": "false", "reason": "x"}, {"kind": "ReopenTicket", "follow_up_review_id": "f", "rating": "1"},
+    {"kind": "ReopenTicket", "follow_up_review_id": "f", "rating": True},
+])
+def test_ticket_commands_are_strict(command):
+    from pydantic import TypeAdapter
+
+    from schemas.tickets import TicketCommand
+
+    with pytest.raises(ValidationError):
+        TypeAdapter(TicketCommand).validate_python(command)

@@ -22,8 +22,9 @@ ISO_WITH_OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d
 
 
 def record(**kw) -> TerminalRecord:
-    return TerminalRecord(terminal_id="PAD-1", hall_id="H-CY", window_id="H-CY-W03", channel="pad", status="active",
-                          sealed_key="sealed", registered_at="2021-05-06T01:00:00+00:00", **kw)
+    fields = dict(terminal_id="PAD-1", hall_id="H-CY", window_id="H-CY-W03", channel="pad", status="active",
+                  sealed_key="sealed", registered_at="2021-05-06T01:00:00+00:00")
+    return TerminalRecord(**{**fields, **kw})
 
 
 @pytest.fixture
@@ -37,12 +38,16 @@ def registry(monkeypatch):
         calls["register"] = (terminal_id, hall, window, kw)
         return record(), KEY
 
+    async def read_registry(settings):
+        return {"PAD-1": record(status="revoked", revoked_at="2021-05-06T02:00:00+00:00")}
+
     async def revoke_terminal(settings, terminal_id, note=""):
         calls["revoke"] = terminal_id
         return record(revoked_at="2021-05-06T02:00:00+00:00")
 
     monkeypatch.setattr(reg, "register_terminal", register_terminal)
     monkeypatch.setattr(reg, "revoke_terminal", revoke_terminal)
+    monkeypatch.setattr(reg, "read_registry", read_registry)
     monkeypatch.setattr(settings_mod, "load", lambda: Settings())
     return calls
 
@@ -76,6 +81,13 @@ def test_register_refuses_to_overwrite_a_key_file(registry, tmp_path, capsys):
 def test_revoke_confirms_in_local_time(registry, capsys):
     assert cli.main(["terminal", "revoke", "PAD-1"]) == 0
     assert capsys.readouterr().out.strip() == "terminal PAD-1 revoked at 2021-05-06T10:00:00+08:00"
+
+
+def test_list_has_a_header_and_local_times(registry, capsys):
+    assert cli.main(["terminal", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["terminal", "hall", "window"]
+    assert lines[1].endswith("2021-05-06T09:00:00+08:00 / 2021-05-06T10:00:00+08:00")
 
 
 # -- terminal-client ------------------------------------------------------------------------------

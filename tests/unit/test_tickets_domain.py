@@ -155,8 +155,8 @@ def test_reopened_once_by_a_bad_follow_up_with_a_fresh_deadline():
     s = tk.state
     assert s.status == Status.ASSIGNED and s.reopen_count == 1 and s.closed_at is None and s.resolution is None
     assert s.resolve_due == sh(2021, 5, 17, 9, 0)  # Mon 10 May + 5 working days, from the reopening
-    for cmd in (RECTIFY, FEEDBACK, CLOSE):
-        tk.ok(cmd)
+    for i, cmd in enumerate((RECTIFY, FEEDBACK, CLOSE), start=1):
+        tk.ok(cmd, at=at + timedelta(hours=i))  # the steps after the reopening
     out = tk.do(t.ReopenTicket(follow_up_review_id="R1-g", rating=1), t.SYSTEM)
     assert out.status == "refused" and "one follow-up review at most" in out.reason
 

@@ -71,3 +71,33 @@ def test_progress_counts_what_the_review_hop_did(monkeypatch, tmp_path):
     # a bad review counted (a ticket), a good one, a second review of case C1 (not counted), garbage
     assert records[0].getMessage().startswith("progress: 4 reviews in (+4), 3 classified, 1 bad reviews counted "
                                               "-> tickets (+1), 1 dead letters")
+
+
+def test_console_log_times_carry_their_offset(capsys, monkeypatch):
+    import re
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(cli, "build_parser", lambda: _parser_logging_once())
+    cli.main(["log-once"])
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} INFO t: hello", capsys.readouterr().err)
+
+
+def _parser_logging_once():
+    import argparse
+
+    p = argparse.ArgumentParser()
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("log-once").set_defaults(func=lambda args: logging.getLogger("t").info("hello"))
+    return p
+
+
+def test_spike_alerts_are_logged_in_the_configured_time_zone():
+    from datetime import UTC, datetime, timedelta
+
+    from streams.review_hop import spike_line
+
+    start = datetime(2021, 5, 12, 2, 0, tzinfo=UTC)
+    line = spike_line("H-CY-W05", 4, 5, start, start + timedelta(minutes=15), "Asia/Shanghai")
+    assert line == "bad-review spike at H-CY-W05: 4 of 5 bad in 2021-05-12T10:00:00+08:00 – 10:15:00"

@@ -19,7 +19,9 @@ export function listTickets(query: TicketQuery, signal?: AbortSignal) {
   )
 }
 
-export const getTicket = (id: string) => http.get<TicketDetail>(apiPath('ticket', { id }))
+/** The row from the worker's own table (`fresh`): the same state the allowed commands are judged on,
+ * also right after this console's own command; the history comes from the store and may lag. */
+export const getTicket = (id: string) => http.get<TicketDetail>(apiPath('ticket', { id }), { fresh: 'true' })
 
 export const sendCommand = (id: string, command: Command) =>
   http.post<CommandOutcome>(apiPath('ticketCommands', { id }), command)

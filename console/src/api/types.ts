@@ -10,6 +10,8 @@ export interface Actor {
 
 export interface SessionInfo {
   actor: Actor
+  /** the person's name from the users file, when one was given */
+  name?: string | null
   csrf_token: string
   expires_at: string
 }

@@ -9,11 +9,13 @@ import { setCsrfToken } from '@/utils/http'
 export const useSessionStore = defineStore('session', () => {
   const actor = ref<Actor | null>(null)
   const expiresAt = ref<string | null>(null)
+  const name = ref<string | null>(null)
   const loaded = ref(false)
   let probing: Promise<Actor | null> | null = null
 
   function apply(info: SessionInfo | null) {
     actor.value = info?.actor ?? null
+    name.value = info?.name ?? null
     expiresAt.value = info?.expires_at ?? null
     setCsrfToken(info?.csrf_token ?? null)
     loaded.value = true
@@ -62,5 +64,5 @@ export const useSessionStore = defineStore('session', () => {
 
   const role = computed(() => actor.value?.role ?? null)
 
-  return { actor, role, expiresAt, loaded, ensureLoaded, signIn, signOut, clear }
+  return { actor, name, role, expiresAt, loaded, ensureLoaded, signIn, signOut, clear }
 })

@@ -69,7 +69,7 @@ export function buildRectificationOption(departments: readonly ScopeRow[]): ECha
           symbol: 'none',
           silent: true,
           lineStyle: { color: '#1d4ed8', type: 'dashed' },
-          label: { formatter: '目标 100%', position: 'end' },
+          label: { formatter: '目标 100%', position: 'start' },
           data: [{ xAxis: 100 }],
         },
       },

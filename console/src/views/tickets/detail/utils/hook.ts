@@ -1,4 +1,4 @@
-import { computed, ref, shallowRef } from 'vue'
+import { computed, getCurrentScope, onScopeDispose, ref, shallowRef } from 'vue'
 import { getTicket, revealPhone, sendCommand, uploadEvidence } from '@/api/tickets'
 import type {
   Actor,
@@ -175,6 +175,20 @@ export function eventLabel(event: TicketEventItem['event'], ctx: LabelContext = 
   }
 }
 
+/** Who acted, as a person reads it: the platform's own events are 系统's, officers by name. */
+export function actorLabel(actor: { id?: string | null; role?: string | null } | null | undefined, officerName: (id: string) => string): string {
+  if (!actor?.id) return ''
+  if (actor.role === 'system') return '系统'
+  return officerName(actor.id)
+}
+
+/** An officer's name and id from the department's officers, else the id alone. */
+export function officerLabel(id: string | null | undefined, officers: readonly Officer[] = []): string {
+  if (!id) return '未分派'
+  const o = officers.find((x) => x.id === id)
+  return o && o.name && o.name !== id ? `${o.name}（${id}）` : id
+}
+
 export function timelineItems(events: readonly TicketEventItem[], officers: readonly Officer[] = []): TimelineItem[] {
   const names = new Map(officers.map((o) => [o.id, o.name]))
   const officerName = (id: string) => (names.get(id) ? `${names.get(id)}（${id}）` : id)
@@ -184,7 +198,7 @@ export function timelineItems(events: readonly TicketEventItem[], officers: read
     .map((e) => {
       if (e.event.type === 'ContactRecorded') attempts += 1
       const label = eventLabel(e.event, { attempt: e.event.type === 'ContactRecorded' ? attempts : undefined, officerName })
-      return { key: `${e.version}`, at: e.at, actor: e.actor?.id ?? '', ...label }
+      return { key: `${e.version}`, at: e.at, actor: actorLabel(e.actor, officerName), ...label }
     })
 }
 
@@ -220,23 +234,67 @@ export function checkEvidenceFile(file: { name: string; size: number; type?: str
 
 // --- the page's state --------------------------------------------------------------------
 
+/** The history is read from the store, which lags the worker's table by one sink batch. */
+export function historyBehind(t: Pick<TicketDetail, 'version' | 'events'> | null): boolean {
+  if (!t) return false
+  const last = Math.max(0, ...(t.events ?? []).map((e) => e.version))
+  return last < t.version
+}
+
+export const CATCH_UP_MS = 500
+export const CATCH_UP_TRIES = 20
+
 export function useTicketDetail(id: () => string) {
   const ticket = shallowRef<TicketDetail | null>(null)
   const loading = ref(false)
   const loadError = ref<string | null>(null)
+  /** 403 (another department's ticket) and 404 get a page of their own, not just an alert. */
+  const loadStatus = ref<number | null>(null)
   const conflict = ref<string | null>(null)
   const phone = ref<string | null>(null)
   const phoneLoading = ref(false)
   const stale = ref(false)
+  let catchUp: ReturnType<typeof setTimeout> | null = null
+  let tries = 0
+
+  function stopCatchUp() {
+    if (catchUp) clearTimeout(catchUp)
+    catchUp = null
+  }
+  if (getCurrentScope()) onScopeDispose(stopCatchUp)
+
+  /** Re-read quietly until the history shows the version the row has (a few seconds at most). */
+  function followHistory() {
+    stopCatchUp()
+    if (!historyBehind(ticket.value) || tries >= CATCH_UP_TRIES) return
+    tries += 1
+    const shown = ticket.value!.ticket_id
+    catchUp = setTimeout(async () => {
+      catchUp = null
+      try {
+        const t = await getTicket(shown)
+        if (ticket.value?.ticket_id === shown && t.version >= ticket.value.version) ticket.value = t
+      } catch {
+        return // the next load() or refresh shows the error
+      }
+      followHistory()
+    }, CATCH_UP_MS)
+  }
 
   async function load() {
     loading.value = true
     loadError.value = null
+    loadStatus.value = null
+    tries = 0
+    stopCatchUp()
     try {
       ticket.value = await getTicket(id())
       stale.value = false
+      followHistory()
     } catch (err) {
       loadError.value = userMessage(err)
+      loadStatus.value = err instanceof ApiError ? err.status : null
+      if (loadStatus.value === 403 || loadStatus.value === 404) ticket.value = null
     } finally {
       loading.value = false
     }
@@ -290,7 +348,7 @@ export function useTicketDetail(id: () => string) {
   const commands = computed(() => visibleCommands(ticket.value?.allowed))
   const timeline = computed(() => (ticket.value ? timelineItems(ticket.value.events ?? [], ticket.value.officers ?? []) : []))
 
-  return { ticket, loading, loadError, conflict, phone, phoneLoading, stale, commands, timeline, load, send, showPhone, upload, noteRemoteVersion }
+  return { ticket, loading, loadError, loadStatus, conflict, phone, phoneLoading, stale, commands, timeline, load, send, showPhone, upload, noteRemoteVersion }
 }
 
 export const commandTitle = (k: CommandKind) => COMMAND_LABELS[k]

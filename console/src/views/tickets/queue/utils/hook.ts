@@ -88,9 +88,15 @@ export function warningTags(row: Pick<TicketRow, 'warned' | 'escalated'>): WarnT
   return tags
 }
 
+/** Re-reads after a stream event whose ticket the page does not show yet: the queue is read from
+ * the store, which the sink fills a moment after the event is on the stream. */
+export const STREAM_FOLLOW_UPS = 4
+export const STREAM_FOLLOW_UP_MS = 1500
+
 /**
  * The queue page's state: filters, the current page, and live refreshes. A ticket event on the
- * stream refetches the current page, once per burst of events.
+ * stream refetches the current page, once per burst of events, and again a few times while the
+ * page does not yet show that ticket at that version (it may also be outside the filters).
  */
 export function useTicketQueue(initial: Partial<QueueFilters> = {}, live = true) {
   const filters = reactive<QueueFilters>({ ...emptyFilters(), ...initial })
@@ -131,9 +137,33 @@ export function useTicketQueue(initial: Partial<QueueFilters> = {}, live = true)
     }
   }
 
-  const refetchSoon = debounce(() => void load(), 800)
+  const awaited = new Map<string, number>()
+  let followUps = 0
+  let followUp: ReturnType<typeof setTimeout> | null = null
 
-  function onStreamEvent(_e: StreamEvent) {
+  async function refreshForStream() {
+    followUp = null
+    await load()
+    for (const [id, version] of awaited) {
+      const row = rows.value.find((r) => r.ticket_id === id)
+      if (row && row.version >= version) awaited.delete(id)
+    }
+    if (awaited.size && followUps < STREAM_FOLLOW_UPS) {
+      followUps += 1
+      followUp = setTimeout(() => void refreshForStream(), STREAM_FOLLOW_UP_MS * followUps)
+    } else {
+      awaited.clear()
+      followUps = 0
+    }
+  }
+
+  const refetchSoon = debounce(() => void refreshForStream(), 800)
+
+  function onStreamEvent(e: StreamEvent) {
+    awaited.set(e.ticket_id, Math.max(awaited.get(e.ticket_id) ?? 0, e.version))
+    followUps = 0
+    if (followUp) clearTimeout(followUp)
+    followUp = null
     pendingUpdates.value += 1
     refetchSoon()
   }
@@ -162,6 +192,7 @@ export function useTicketQueue(initial: Partial<QueueFilters> = {}, live = true)
   onBeforeUnmount(() => {
     controller?.abort()
     refetchSoon.cancel()
+    if (followUp) clearTimeout(followUp)
     stream?.close()
     if (ticker) clearInterval(ticker)
   })

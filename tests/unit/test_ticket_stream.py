@@ -1,0 +1,62 @@
+"""The ticket event stream's fan-out without Kafka: each client gets the events of the tickets it
+may see (an officer: the own department; others: all), a ticket's department is learnt from its
+TicketOpened or looked up once, and a client that falls behind its bounded queue is dropped."""
+
+from __future__ import annotations
+
+from apps.api.events_stream import _CLOSE, TicketHub
+from haocha.settings import Settings
+from schemas.tickets import Actor
+
+LI = Actor(id="o-li", role="officer", department_id="D-ZSJ")
+ZHAO = Actor(id="o-zhao", role="officer", department_id="D-CZJ")
+CHEN = Actor(id="s-chen", role="supervisor")
+
+
+def env(tid: str, version: int, type_: str = "TicketAssigned", department: str | None = None) -> dict:
+    event = {"type": type_, **({"department_id": department} if department else {})}
+    return {"ticket_id": tid, "version": version, "type": type_, "event": event}
+
+
+def drain(client) -> list:
+    out = []
+    while not client.queue.empty():
+        out.append(client.queue.get_nowait())
+    return out
+
+
+async def test_events_go_to_those_who_may_see_them():
+    looked_up = []
+
+    async def department_of(tid):
+        looked_up.append(tid)
+        return {"TK-OLD": "D-CZJ"}.get(tid)
+
+    hub = TicketHub(Settings(stream_client_queue=10), "t.tickets.events", department_of, lambda tid: "assigned")
+    li, zhao, chen = hub.connect(LI), hub.connect(ZHAO), hub.connect(CHEN)
+    await hub.publish(env("TK-1", 1, "TicketOpened", "D-ZSJ"))
+    await hub.publish(env("TK-1", 2))  # department remembered from its TicketOpened
+    await hub.publish(env("TK-OLD", 5))  # opened before the hub started: looked up once
+    await hub.publish(env("TK-OLD", 6))
+    assert looked_up == ["TK-OLD"]
+    assert [(e["ticket_id"], e["version"]) for e in drain(li)] == [("TK-1", 1), ("TK-1", 2)]
+    assert [(e["ticket_id"], e["version"]) for e in drain(zhao)] == [("TK-OLD", 5), ("TK-OLD", 6)]
+    got = drain(chen)
+    assert len(got) == 4 and got[0] == {"ticket_id": "TK-1", "version": 1, "type": "TicketOpened",
+                                        "status": "assigned", "department_id": "D-ZSJ"}
+
+
+async def test_a_client_that_falls_behind_is_dropped_and_told_to_close():
+    async def nowhere(tid):
+        return None
+
+    hub = TicketHub(Settings(stream_client_queue=3), "t", nowhere)
+    slow, fast = hub.connect(CHEN), hub.connect(CHEN)
+    for v in range(1, 4):
+        await hub.publish(env("TK-1", v, "TicketOpened", "D-ZSJ"))
+    drain(fast)
+    await hub.publish(env("TK-1", 4, "TicketOpened", "D-ZSJ"))
+    assert slow not in hub.clients and fast in hub.clients
+    assert drain(slow)[-1] is _CLOSE and [e["version"] for e in drain(fast)] == [4]
+    hub.close_all()
+    assert drain(fast) == [_CLOSE] and not hub.clients

@@ -125,8 +125,12 @@ class DeadLetter(BaseModel):
     source: str  # the topic or endpoint it came from
     reason: str  # machine-readable code, e.g. "not_json", "schema", "review_id_conflict"
     detail: str
-    raw: str  # the raw bytes as latin-1-safe base64 or text, see raw_encoding
+    # The raw bytes for display, phone numbers masked: text, or base64 (see raw_encoding).
+    raw: str
     raw_encoding: Literal["utf-8", "base64"]
+    # The raw bytes themselves, AES-GCM sealed under a key derived from the platform's secret key
+    # (associated data: `source`); what `haocha deadletters replay` re-publishes after a fix.
+    sealed: str | None = None
     key: str | None = None
     partition: int | None = None
     offset: int | None = None

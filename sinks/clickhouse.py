@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import clickhouse_connect
 
-from haocha.domain.privacy import mask_phone
+from haocha.domain.privacy import mask_free_text, mask_phone, mask_phones_in_text
 from haocha.settings import Settings
 from schemas.review import RATING_SCORES, DeadLetter, ReviewClassified
 from schemas.tickets import TicketEventEnvelope
@@ -54,7 +54,7 @@ ALERT_COLUMNS = ["alert_id", "hall_id", "window_id", "department_id", "window_st
                  "detected_at"]
 ACK_COLUMNS = ["alert_id", "window_id", "by", "note", "acknowledged_at"]
 DEAD_LETTER_COLUMNS = [
-    "source", "reason", "detail", "raw", "raw_encoding", "kafka_key", "kafka_partition", "kafka_offset",
+    "source", "reason", "detail", "raw", "raw_encoding", "sealed", "kafka_key", "kafka_partition", "kafka_offset",
     "failed_at", "dl_partition", "dl_offset",
 ]
 
@@ -177,10 +177,10 @@ class ClickHouseStore:
         return n
 
     def write_dead_letters(self, items: Sequence[tuple[DeadLetter, int, int]]) -> int:
+        """One row per bad input, keyed by its source message (schema.sql: source_key)."""
         rows = [dead_letter_row(d, p, o) for d, p, o in items]
-        keys = [f"{p}:{o}" for _, p, o in items]
-        return self._insert_new("dead_letters", DEAD_LETTER_COLUMNS, rows,
-                                "concat(toString(dl_partition), ':', toString(dl_offset))", keys)
+        keys = [dead_letter_key(d, p, o) for d, p, o in items]
+        return self._insert_new("dead_letters", DEAD_LETTER_COLUMNS, rows, "source_key", keys)
 
     def close(self) -> None:
         with self._lock:
@@ -194,7 +194,8 @@ def review_row(c: ReviewClassified) -> list:
     r = c.review
     return [
         r.review_id, r.case_no, r.channel.value, r.hall_id, r.window_id, c.department_id, r.staff_id,
-        r.item_code, r.item_name, r.rating, RATING_SCORES[r.rating], list(r.reasons), r.comment,
+        r.item_code, mask_phones_in_text(r.item_name), r.rating, RATING_SCORES[r.rating], list(r.reasons),
+        mask_phones_in_text(r.comment),
         r.is_real_name, mask_phone(r.evaluator.phone), r.happened_at, r.received_at or c.classified_at,
         c.classified_at, r.terminal_id, r.follow_up_of, c.classification.value, c.counted, c.ticket_id, c.note,
     ]
@@ -213,8 +214,8 @@ def review_row_from_dict(c: dict) -> list:
     rating = r["rating"]
     return [
         r["review_id"], r.get("case_no"), r["channel"], r["hall_id"], r["window_id"], c["department_id"],
-        r.get("staff_id"), r.get("item_code"), r.get("item_name"), rating, RATING_SCORES[rating],
-        list(r.get("reasons") or ()), r.get("comment"), bool(ev.get("real_name")) or phone is not None,
+        r.get("staff_id"), r.get("item_code"), mask_phones_in_text(r.get("item_name")), rating, RATING_SCORES[rating],
+        list(r.get("reasons") or ()), mask_phones_in_text(r.get("comment")), bool(ev.get("real_name")) or phone is not None,
         mask_phone(phone), _ts(r["happened_at"]), _ts(r.get("received_at")) or classified_at, classified_at,
         r["terminal_id"], r.get("follow_up_of"), c["classification"], c["counted"], c.get("ticket_id"),
         c.get("note", ""),
@@ -222,7 +223,7 @@ def review_row_from_dict(c: dict) -> list:
 
 
 def event_row(e: TicketEventEnvelope) -> list:
-    payload = e.event.model_dump(mode="json")
+    payload = mask_free_text(e.event.model_dump(mode="json"))
     if payload.get("phone"):
         payload["phone"] = mask_phone(payload["phone"])
     return [
@@ -240,14 +241,22 @@ def ticket_row(st: dict) -> list:
         ts(st["contact_due"]), ts(st["resolve_due"]), st.get("officer_id"), st.get("contact_attempts", 0),
         ts(st.get("contacted_at")), st.get("verdict"), ts(st.get("rectified_at")), ts(st.get("feedback_at")),
         ts(st.get("explained_at")), ts(st.get("closed_at")), st.get("resolution"), st.get("appeal"),
-        st.get("invalidated_reason"), st.get("reopen_count", 0), list(st.get("warned", ())),
+        mask_phones_in_text(st.get("invalidated_reason")), st.get("reopen_count", 0), list(st.get("warned", ())),
         list(st.get("escalated", ())),
     ]
 
 
+def dead_letter_key(d: DeadLetter, partition: int, offset: int) -> str:
+    """schema.sql's `source_key` of a dead letter found at `partition`/`offset` of its topic."""
+    if d.offset is None:
+        return f"@{partition}:{offset}"
+    return f"{d.source}@{d.partition}:{d.offset}"
+
+
 def dead_letter_row(d: DeadLetter, partition: int, offset: int) -> list:
-    return [d.source, d.reason, d.detail, d.raw, d.raw_encoding, d.key, d.partition, d.offset, d.failed_at,
-            partition, offset]
+    """Masked again here: a dead letter written before raw bytes were masked is not stored in clear."""
+    return [d.source, d.reason, mask_phones_in_text(d.detail), mask_phones_in_text(d.raw), d.raw_encoding, d.sealed,
+            mask_phones_in_text(d.key), d.partition, d.offset, d.failed_at, partition, offset]
 
 
 def _statements(sql: str) -> Iterable[str]:

@@ -70,6 +70,16 @@ CREATE TABLE IF NOT EXISTS {db}.dead_letters
 ENGINE = ReplacingMergeTree
 ORDER BY (dl_partition, dl_offset);
 
+-- `raw` is the display copy, phone numbers masked; `sealed` the raw bytes AES-GCM sealed under the
+-- secret key (never in clear at rest). A dead letter is one per bad input: keyed by its source
+-- message (topic@partition:offset), so a batch replayed after a crash, which dead-letters the same
+-- input again at another offset of the dead-letter topic, adds no row. Letters with no source
+-- message (the gateway's) are keyed by their own place in the dead-letter topic.
+ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS sealed Nullable(String);
+ALTER TABLE {db}.dead_letters ADD COLUMN IF NOT EXISTS source_key String DEFAULT
+    if(isNull(kafka_offset), concat('@', toString(dl_partition), ':', toString(dl_offset)),
+       concat(source, '@', toString(kafka_partition), ':', toString(kafka_offset)));
+
 -- The latest state of each ticket (a fold of its events, written by the ticket agent as a
 -- snapshot per version). Read with FINAL, or argMax(…, version).
 CREATE TABLE IF NOT EXISTS {db}.tickets

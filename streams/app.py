@@ -21,6 +21,7 @@ import weakref
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import faust
@@ -28,6 +29,7 @@ from faust.types import TP
 from faust.streams import _current_event
 
 from haocha.adapters.clock import Clock
+from haocha.adapters.sealing import DEAD_LETTERS, Sealer
 from haocha.domain.directory import Directory
 from haocha.domain.calendar import WorkingCalendar
 from haocha.domain.deadlines import DeadlinePolicy
@@ -48,6 +50,11 @@ class Deps:
     # The store's one thread: the embedded engine is called from one thread, never from the loop.
     store_executor: Executor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse"))
+
+    @cached_property
+    def seal(self):
+        """Seals a dead letter's raw bytes: personal data is never at rest in clear."""
+        return Sealer(self.settings.secret_key.get_secret_value(), DEAD_LETTERS).seal
 
     @property
     def rules(self) -> CountingRules:

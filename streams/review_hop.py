@@ -136,7 +136,7 @@ class ReviewHop:
 
     def _one(self, rec, partition: int, state: StagedView, out: Emitter, now: datetime, now_json: bytes) -> None:
         got = parse_submission(rec.value, source=self.submitted, key=rec.key, partition=partition, offset=rec.offset,
-                               received_at=now, directory=self.deps.directory)
+                               received_at=now, directory=self.deps.directory, seal=self.deps.seal)
         if isinstance(got, DeadLetter):
             log.warning("dead letter %s at %s[%s]@%s: %s", got.reason, self.submitted, partition, rec.offset, got.detail)
             out.send(self.dead_letters, rec.key, got.model_dump_json().encode())
@@ -151,7 +151,7 @@ class ReviewHop:
         verdict, updates = classify(review, state, self.rules)
         if verdict.classification is None:
             dl = dead_letter(rec.value, source=self.submitted, reason="review_id_conflict", detail=verdict.note,
-                             key=rec.key, partition=partition, offset=rec.offset, failed_at=now)
+                             key=rec.key, partition=partition, offset=rec.offset, failed_at=now, seal=self.deps.seal)
             out.send(self.dead_letters, rec.key, dl.model_dump_json().encode())
             self.counts.dead_letters += 1
             return

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decideNavigation, menuFor, safeRedirect } from '@/router/access'
+import { decideNavigation, menuFor, safeRedirect, setPasswordLink } from '@/router/access'
 import { routes } from '@/router'
 
 const to = (path: string, meta: object = {}) => ({ path, fullPath: path, meta })
@@ -45,5 +45,14 @@ describe('navigation guard', () => {
     expect(safeRedirect('//evil.example/x', 'officer')).toBe('/tickets')
     expect(safeRedirect('https://evil.example', 'admin')).toBe('/admin/users')
     expect(safeRedirect(undefined, 'manager')).toBe('/reports/monthly')
+  })
+})
+
+describe('set-password links', () => {
+  it('open the password page with the token of /console/#/set-password?token=…', () => {
+    expect(setPasswordLink('#/set-password?token=o-li.abc_DEF-1')).toEqual({ path: '/password', query: { token: 'o-li.abc_DEF-1' } })
+    expect(setPasswordLink('#/set-password?x=1')).toBeNull()
+    expect(setPasswordLink('#section')).toBeNull()
+    expect(setPasswordLink('')).toBeNull()
   })
 })

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 import orjson
 from pydantic import ValidationError
 
 from haocha.domain.directory import Directory
+from haocha.domain.privacy import mask_phones_in_bytes, mask_phones_in_text
 from schemas.review import BAD_RATINGS, DeadLetter, ReviewSubmitted
+
+# Seals a dead letter's raw bytes (associated data: its source), e.g. haocha.adapters.sealing.Sealer.seal.
+Seal = Callable[[bytes, bytes], str]
 
 # A device clock more than this far ahead of the platform is wrong, not early.
 MAX_FUTURE_SKEW = timedelta(hours=1)
@@ -20,12 +24,17 @@ MAX_AGE = timedelta(days=400)
 def parse_submission(
     raw: bytes | None, *, source: str, key: bytes | None, partition: int | None, offset: int | None,
     received_at: datetime, directory: Directory | None = None, reason_tags: Collection[str] | None = None,
+    seal: Seal | None = None,
 ) -> ReviewSubmitted | DeadLetter:
     """`reason_tags`: the tag list reasons are checked against (the gateway's door). The stream
-    passes none: a review already in the log is taken on replay as it was taken the first time."""
+    passes none: a review already in the log is taken on replay as it was taken the first time.
+    `seal`: how a dead letter keeps its raw bytes (see `dead_letter`).
+
+    A phone number typed into the comment is masked here, on the way in: every store and export
+    downstream (topics, tables, reports) gets the masked comment."""
     def dead(reason: str, detail: str) -> DeadLetter:
         return dead_letter(raw, source=source, reason=reason, detail=detail, key=key, partition=partition,
-                           offset=offset, failed_at=received_at)
+                           offset=offset, failed_at=received_at, seal=seal)
 
     if not raw:
         return dead("empty", "empty message")
@@ -53,6 +62,9 @@ def parse_submission(
         return dead(*problem)
     if review.received_at is None:
         review = review.model_copy(update={"received_at": received_at})
+    masked = mask_phones_in_text(review.comment)
+    if masked != review.comment:
+        review = review.model_copy(update={"comment": masked})
     return review
 
 
@@ -68,16 +80,23 @@ def reason_problem(review: ReviewSubmitted, tags: Collection[str]) -> tuple[str,
 
 
 def dead_letter(raw: bytes | None, *, source: str, reason: str, detail: str, key: bytes | None = None,
-                partition: int | None = None, offset: int | None = None, failed_at: datetime) -> DeadLetter:
+                partition: int | None = None, offset: int | None = None, failed_at: datetime,
+                seal: Seal | None = None) -> DeadLetter:
+    """The raw bytes are kept twice: `raw`, a copy for display with phone numbers masked, and
+    `sealed`, the bytes themselves, encrypted by `seal` (None: not kept; the gateway's tests), so
+    that a dead letter can be replayed after a fix (`haocha deadletters replay`) while no personal
+    data is at rest in clear."""
     raw = raw or b""
+    shown = mask_phones_in_bytes(raw)
     try:
-        text, enc = raw.decode("utf-8"), "utf-8"
+        text, enc = shown.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        text, enc = base64.b64encode(raw).decode(), "base64"
+        text, enc = base64.b64encode(shown).decode(), "base64"
     return DeadLetter(
-        source=source, reason=reason, detail=detail[:2000], raw=text, raw_encoding=enc,
-        key=key.decode("utf-8", "replace") if key else None, partition=partition, offset=offset,
-        failed_at=failed_at,
+        source=source, reason=reason, detail=mask_phones_in_text(detail[:2000]), raw=text, raw_encoding=enc,
+        sealed=seal(raw, source.encode("utf-8")) if seal is not None else None,
+        key=mask_phones_in_text(key.decode("utf-8", "replace")) if key else None, partition=partition,
+        offset=offset, failed_at=failed_at,
     )
 
 

@@ -50,6 +50,17 @@ export function decideNavigation(to: RouteTarget, role: Role | null): Decision {
   return true
 }
 
+/**
+ * The set-password page a link of `haocha user add --set-password-link` / reset-password opens: the
+ * link reads `/console/#/set-password?token=…` (a hash survives any proxy's path rewriting), the
+ * console's page is /password?token=….
+ */
+export function setPasswordLink(hash: string): Decision | null {
+  const m = /^#\/set-password\?(.*)$/.exec(hash)
+  const token = m ? new URLSearchParams(m[1]).get('token') : null
+  return token ? { path: '/password', query: { token } } : null
+}
+
 /** Only same-app paths are followed after sign-in (no open redirect to another site). */
 export function safeRedirect(value: unknown, role: Role): string {
   if (typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && value !== '/login') return value

@@ -2,7 +2,7 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import type { Role } from '@/api/types'
 import { useSessionStore } from '@/store/session'
 import { setUnauthorizedHandler } from '@/utils/http'
-import { decideNavigation } from './access'
+import { decideNavigation, setPasswordLink } from './access'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -79,6 +79,8 @@ export const router = createRouter({
 })
 
 router.beforeEach(async (to) => {
+  const link = setPasswordLink(to.hash)
+  if (link) return link
   const session = useSessionStore()
   let role: Role | null = null
   try {

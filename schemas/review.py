@@ -19,7 +19,7 @@ REVIEW_SCHEMA_VERSION = 1
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{5,20}$")]
 # Strict: `true` is not a rating, nor are "2" and 2.0 (lax parsing would count `true` as a 1).
-Level = Annotated[StrictInt, Field(ge=1, le=5)]
+Level = Annotated[StrictInt, Field(ge=1, le=5, description="a JSON integer: 2, never 2.0, \"2\" or true")]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

@@ -11,7 +11,7 @@ from apps.api.console import console_dir
 from apps.api.console_context import ConsoleContext
 from apps.api.events_stream import TicketHub
 from apps.api.evidence_store import EvidenceStore
-from apps.gateway import registry
+from apps.gateway import pairing, registry
 from haocha.domain.directory import Directory
 from haocha.domain.tickets import DecisionContext, TicketState
 
@@ -35,7 +35,11 @@ def terminal_door(settings, directory: Callable[[], Directory], clock) -> Termin
     async def revoke(tid: str) -> dict:
         return _terminal_view(await registry.revoke_terminal(settings, tid, note="console", clock=clock))
 
-    return TerminalDoor(list=listed, register=register, revoke=revoke)
+    async def pairing_code(tid: str) -> dict:  # the same code store as `haocha terminal pair`
+        record, code = await pairing.issue_pairing_code(settings, tid, clock=clock)
+        return {"code": code, "expires_at": record.pairing_expires_at}
+
+    return TerminalDoor(list=listed, register=register, revoke=revoke, pairing_code=pairing_code)
 
 
 def build_console(deps, local_state: Callable[[str], TicketState | None], reader, events_topic: str) -> ConsoleContext:

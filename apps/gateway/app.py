@@ -13,6 +13,7 @@ from aiohttp import web
 
 from apps.gateway.errors import GatewayError
 from apps.gateway.openapi import document
+from apps.gateway.pairing import COOKIE, COOKIE_DAYS
 from apps.gateway.service import PATH_BATCH, PATH_SINGLE, Gateway, Incoming, Reply
 
 log = logging.getLogger("apps.gateway")
@@ -120,18 +121,41 @@ async def kiosk_redirect(request: web.Request) -> web.Response:
 
 
 async def kiosk_page(request: web.Request) -> web.Response:
-    request.app[GATEWAY_KEY].kiosk_terminal(request.match_info["terminal_id"], _remote(request))
+    """Always the page (it holds nothing): whatever is wrong, it says so in Chinese, never as JSON."""
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+def _device(request: web.Request) -> str | None:
+    return request.cookies.get(COOKIE)
+
+
+def _with_device(resp: web.Response, request: web.Request, token: str) -> web.Response:
+    gw = request.app[GATEWAY_KEY]
+    secure = request.secure or (gw.settings.gateway_trust_forwarded_for
+                                and request.headers.get("X-Forwarded-Proto", "").lower() == "https")
+    resp.set_cookie(COOKIE, token, path=f"/kiosk/{request.match_info['terminal_id']}/", max_age=COOKIE_DAYS * 86400,
+                    httponly=True, samesite="Strict", secure=secure)
+    return resp
+
+
 async def kiosk_config(request: web.Request) -> web.Response:
-    return _json(200, request.app[GATEWAY_KEY].kiosk_config(request.match_info["terminal_id"], _remote(request)))
+    token = _device(request)
+    cfg = request.app[GATEWAY_KEY].kiosk_config(request.match_info["terminal_id"], _remote(request), token)
+    return _with_device(_json(200, cfg), request, token)  # renewed: a kiosk in use stays paired
+
+
+async def kiosk_pair(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY_KEY]
+    tid = request.match_info["terminal_id"]
+    req = await _incoming(request)
+    token = await gw.kiosk_pair(tid, req.body, req.remote)
+    return _with_device(_json(200, {"paired": True, "terminal_id": tid}), request, token)
 
 
 async def kiosk_post(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY_KEY]
     req = await _incoming(request)
-    return _reply(await gw.kiosk_post(request.match_info["terminal_id"], req.body, req.remote))
+    return _reply(await gw.kiosk_post(request.match_info["terminal_id"], req.body, req.remote, _device(request)))
 
 
 def create_app(gateway: Gateway) -> web.Application:
@@ -147,6 +171,7 @@ def create_app(gateway: Gateway) -> web.Application:
     r.add_get("/kiosk/{terminal_id}", kiosk_redirect)
     r.add_get("/kiosk/{terminal_id}/", kiosk_page)
     r.add_get("/kiosk/{terminal_id}/config", kiosk_config)
+    r.add_post("/kiosk/{terminal_id}/pair", kiosk_pair)
     r.add_post("/kiosk/{terminal_id}/reviews", kiosk_post)
     r.add_static("/kiosk-static/", STATIC)
     return app

@@ -1,5 +1,5 @@
-"""Console commands of the gateway: `haocha gateway`, `haocha terminal register|list|revoke`, and
-(delegated) `haocha terminal-client`."""
+"""Console commands of the gateway: `haocha gateway`, `haocha terminal register|list|revoke|pair|unpair`,
+and (delegated) `haocha terminal-client`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ def register(sub) -> None:
     rv.add_argument("terminal_id", metavar="ID")
     rv.add_argument("--note", default="")
     rv.set_defaults(func=cmd_revoke)
+    pr = tsub.add_parser("pair", help="a one-time code that pairs a kiosk's browser with this terminal")
+    pr.add_argument("terminal_id", metavar="ID")
+    pr.set_defaults(func=cmd_pair)
+    up = tsub.add_parser("unpair", help="the kiosk's paired browser may post no more (the terminal stays)")
+    up.add_argument("terminal_id", metavar="ID")
+    up.set_defaults(func=cmd_unpair)
 
     from apps.terminal_client.cli import register as register_client
 
@@ -118,4 +124,32 @@ def cmd_revoke(args) -> int:
     settings = _settings()
     record = asyncio.run(revoke_terminal(settings, args.terminal_id, note=args.note))
     print(f"terminal {record.terminal_id} revoked at {local_time(record.revoked_at, settings.timezone)}")
+    return 0
+
+
+def cmd_pair(args) -> int:
+    from apps.gateway.pairing import issue_pairing_code
+
+    settings = _settings()
+    try:
+        record, code = asyncio.run(issue_pairing_code(settings, args.terminal_id))
+    except ValueError as exc:
+        print(f"haocha terminal pair: {exc}", file=sys.stderr)
+        return 1
+    print(f"pairing code for kiosk {record.terminal_id}: {code[:4]} {code[4:]}\n"
+          f"valid until {local_time(record.pairing_expires_at, settings.timezone)}, once: open "
+          f"http://<gateway>:{settings.gateway_port}/kiosk/{record.terminal_id}/ on the kiosk and type it there")
+    return 0
+
+
+def cmd_unpair(args) -> int:
+    from apps.gateway.pairing import unpair_device
+
+    settings = _settings()
+    try:
+        record = asyncio.run(unpair_device(settings, args.terminal_id))
+    except ValueError as exc:
+        print(f"haocha terminal unpair: {exc}", file=sys.stderr)
+        return 1
+    print(f"kiosk {record.terminal_id}: no browser is paired now; `haocha terminal pair {record.terminal_id}` pairs one")
     return 0

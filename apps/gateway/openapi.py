@@ -87,7 +87,9 @@ def document(settings: Settings) -> dict:
         "KioskReview": {"type": "object", "required": ["rating"], "properties": {
             "review_id": {"type": "string"}, "rating": {"type": "integer", "minimum": 1, "maximum": 5},
             "reasons": {"type": "array", "items": {"type": "string", "enum": list(REASON_TAGS)}},
-            "phone": {"type": ["string", "null"]}, "happened_at": {"type": "string", "format": "date-time"}}},
+            "phone": {"type": ["string", "null"]}}},
+        "KioskPairing": {"type": "object", "required": ["code"], "properties": {
+            "code": {"type": "string", "pattern": "^[0-9]{8}$", "description": "the one-time code an admin issued"}}},
     }
     json_body = lambda ref: {"required": True, "content": {"application/json": {"schema": {"$ref": ref}}}}  # noqa: E731
     return {
@@ -124,13 +126,22 @@ def document(settings: Settings) -> dict:
                 "operationId": "whoami", "summary": "the calling terminal's binding and the gateway clock",
                 "responses": {"200": {"description": "binding"}, **_error_responses(*_AUTH_ERRORS)}})},
             "/kiosk/{terminal_id}/reviews": {"post": {
-                "operationId": "postKioskReview", "summary": "the kiosk page's post; signed on the server side",
+                "operationId": "postKioskReview",
+                "summary": "the kiosk page's post, from its paired browser (cookie haocha_kiosk); signed on the "
+                           "server side, timed by the gateway's clock",
                 "parameters": [{"name": "terminal_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "requestBody": json_body("#/components/schemas/KioskReview"),
                 "responses": {
                     "202": {"description": "accepted",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
-                    **_error_responses(400, 403, 404, 409, 422, 429, 503)}}},
+                    **_error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)}}},
+            "/kiosk/{terminal_id}/pair": {"post": {
+                "operationId": "pairKiosk",
+                "summary": "the kiosk page takes its one-time pairing code; the answer sets the device cookie",
+                "parameters": [{"name": "terminal_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": json_body("#/components/schemas/KioskPairing"),
+                "responses": {"200": {"description": "paired; Set-Cookie haocha_kiosk (HttpOnly)"},
+                              **_error_responses(401, 403, 404, 413, 429)}}},
             "/healthz": {"get": {"operationId": "health", "summary": "liveness and counters",
                                  "responses": {"200": {"description": "serving"}, "503": {"description": "not ready"}}}},
         },

@@ -42,6 +42,12 @@ class TerminalRecord:
     registered_at: str
     revoked_at: str | None = None
     note: str = ""
+    # Kiosks (apps/gateway/pairing.py): a pending one-time code and the paired browser, as keyed
+    # digests only.
+    pairing_digest: str | None = None
+    pairing_expires_at: str | None = None
+    device_digest: str | None = None
+    paired_at: str | None = None
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self))
@@ -52,9 +58,10 @@ class TerminalRecord:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
 
     def public(self) -> dict:
-        """What `terminal list` shows: never the key, not even sealed."""
+        """What `terminal list` shows: never the key, not even sealed, nor a pairing digest."""
         d = asdict(self)
-        d.pop("sealed_key")
+        for secret in ("sealed_key", "pairing_digest", "device_digest"):
+            d.pop(secret)
         return d
 
 
@@ -102,6 +109,10 @@ class Registry:
     def get(self, terminal_id: str) -> Terminal | None:
         return self._terminals.get(terminal_id)
 
+    async def write(self, record: TerminalRecord) -> None:
+        """A gateway's own change of a record (a kiosk paired): in force here at once."""
+        self.apply(record.terminal_id, record.to_json())
+
     def __len__(self) -> int:
         return len(self._terminals)
 
@@ -148,6 +159,11 @@ class KafkaRegistry(Registry):
             except Exception as exc:  # keep serving with the registry we have; Kafka comes back
                 log.warning("registry: tail error: %s", exc)
                 await asyncio.sleep(1)
+
+    async def write(self, record: TerminalRecord) -> None:
+        """On the topic first (every gateway learns it from there), then in force here at once."""
+        await write_record(self._settings, record)
+        super().apply(record.terminal_id, record.to_json())
 
     async def stop(self) -> None:
         await stop_tail(self._task, self._consumer)
@@ -201,7 +217,7 @@ async def read_registry(settings: Settings) -> dict[str, TerminalRecord]:
     return records
 
 
-async def _write(settings: Settings, record: TerminalRecord) -> None:
+async def write_record(settings: Settings, record: TerminalRecord) -> None:
     producer = kafka.producer(settings)
     await producer.start()
     try:
@@ -236,7 +252,7 @@ async def register_terminal(
         terminal_id=terminal_id, hall_id=hall_id, window_id=window_id, channel=channel, status=ACTIVE,
         sealed_key=sealer.seal(terminal_id, key), registered_at=clock.now().isoformat(), note=note,
     )
-    await _write(settings, record)
+    await write_record(settings, record)
     return record, key
 
 
@@ -247,7 +263,9 @@ async def revoke_terminal(settings: Settings, terminal_id: str, note: str = "",
         raise ValueError(f"unknown terminal {terminal_id}")
     if existing.status == REVOKED:
         return existing
-    # The record stays (audit: who was bound where); the sealed key is dropped for good.
-    record = replace(existing, status=REVOKED, sealed_key=None, revoked_at=clock.now().isoformat(), note=note or existing.note)
-    await _write(settings, record)
+    # The record stays (audit: who was bound where); the sealed key and a kiosk's paired browser
+    # are dropped for good.
+    record = replace(existing, status=REVOKED, sealed_key=None, revoked_at=clock.now().isoformat(), note=note or existing.note,
+                     pairing_digest=None, pairing_expires_at=None, device_digest=None)
+    await write_record(settings, record)
     return record

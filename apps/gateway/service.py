@@ -1,7 +1,8 @@
 """The gateway's work, independent of HTTP: authenticate, validate, deduplicate, produce, answer.
 
 Every way in (single post, batch, the kiosk page) goes through `authenticate` and `_process`, so a
-kiosk review is checked exactly like a pad's.
+kiosk review is checked exactly like a pad's; the kiosk page's own gate is its paired browser
+(apps/gateway/pairing.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from haocha.domain.reviews import fingerprint
 from apps.gateway.auth import SignatureVerifier
 from apps.gateway.errors import STATUS, GatewayError
 from apps.gateway.idempotency import IdempotencyStore, Outcome
+from apps.gateway.pairing import KioskDevices
 from apps.gateway.ratelimit import TokenBuckets, retry_after
 from apps.gateway.registry import Registry, Terminal
 from apps.gateway.publisher import Publisher
@@ -116,6 +118,7 @@ class Gateway:
         self._suppressed = 0
         self._tz = ZoneInfo(settings.timezone)
         self._kiosk_nets = settings.kiosk_networks
+        self.devices = KioskDevices(settings, registry, clock)
 
     # --- authentication and refusals --------------------------------------------------------------
 
@@ -219,11 +222,10 @@ class Gateway:
         return Reply(200, {"terminal_id": r.terminal_id, "hall_id": r.hall_id, "window_id": r.window_id,
                            "channel": r.channel, "server_time": int(self.clock.now().timestamp())})
 
-    # --- kiosk: the page's key stays here; it goes through the same verification ---------------------
+    # --- kiosk: the page's key stays here; its browser is paired, its reviews signed here ------------
 
     def kiosk_terminal(self, terminal_id: str, remote: str) -> Terminal:
-        """The kiosk page posts unsigned (its key stays here), so who may reach it is the only
-        gate: restrict it to the halls' networks with HAOCHA_GATEWAY_KIOSK_ALLOW_FROM."""
+        """An active kiosk terminal, asked for from an allowed network (HAOCHA_GATEWAY_KIOSK_ALLOW_FROM)."""
         nets = self._kiosk_nets
         if nets:
             try:
@@ -238,10 +240,22 @@ class Gateway:
             raise GatewayError("not_kiosk", f"{terminal_id[:64]!r} is not an active kiosk terminal")
         return t
 
-    def kiosk_config(self, terminal_id: str, remote: str) -> dict:
-        from schemas.review import RATING_LABELS, REASON_TAGS
+    def kiosk_device(self, terminal_id: str, remote: str, token: str | None, path: str) -> Terminal:
+        """The kiosk terminal, if this browser is its paired one. Other attempts count as refusals
+        of their address: a stranger is throttled, and never spends the kiosk's own rate."""
+        t = self.kiosk_terminal(terminal_id, remote)
+        try:
+            self.devices.check(t, token)
+        except GatewayError as err:
+            raise self.refused(err, Incoming("POST", path, {H_TERMINAL: terminal_id[:64]}, b"", remote)) from None
+        return t
 
-        r = self.kiosk_terminal(terminal_id, remote).record
+    def kiosk_config(self, terminal_id: str, remote: str, token: str | None) -> dict:
+        from schemas.review import RATING_LABELS
+
+        t = self.kiosk_terminal(terminal_id, remote)
+        self.devices.check(t, token)  # a fresh kiosk asks this first: unpaired is its normal answer
+        r = t.record
         return {
             "terminal_id": r.terminal_id, "hall_id": r.hall_id, "window_id": r.window_id,
             "hall_name": self.directory.halls.get(r.hall_id, r.hall_id),
@@ -252,8 +266,23 @@ class Gateway:
             "idle_seconds": self.settings.gateway_kiosk_idle_seconds,
         }
 
-    async def kiosk_post(self, terminal_id: str, body: bytes, remote: str) -> Reply:
+    async def kiosk_pair(self, terminal_id: str, body: bytes, remote: str) -> str:
+        """The pairing code typed on the kiosk -> the browser's device credential."""
         t = self.kiosk_terminal(terminal_id, remote)
+        try:
+            page = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            page = None
+        try:
+            token = await self.devices.pair(t, page.get("code") if isinstance(page, dict) else None)
+        except GatewayError as err:
+            raise self.refused(err, Incoming("POST", f"/kiosk/{terminal_id[:64]}/pair", {H_TERMINAL: terminal_id[:64]},
+                                             b"", remote)) from None
+        log.info("kiosk %s paired with the browser at %s", terminal_id, remote)
+        return token
+
+    async def kiosk_post(self, terminal_id: str, body: bytes, remote: str, token: str | None) -> Reply:
+        t = self.kiosk_device(terminal_id, remote, token, f"/kiosk/{terminal_id[:64]}/reviews")
         try:
             page = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -262,14 +291,13 @@ class Gateway:
             raise GatewayError("schema", "a kiosk review is a JSON object")
         phone = page.get("phone") or None
         rating = page.get("rating")
+        rid = page.get("review_id") or uuid.uuid4().hex
         review = {
-            "review_id": page.get("review_id") or uuid.uuid4().hex,
-            "channel": "kiosk", "hall_id": t.record.hall_id, "window_id": t.record.window_id,
+            "review_id": rid, "channel": "kiosk", "hall_id": t.record.hall_id, "window_id": t.record.window_id,
             "terminal_id": t.terminal_id, "rating": rating,
             "reasons": (page.get("reasons") or []) if rating in (1, 2) else [],
             "evaluator": {"real_name": phone is not None, "phone": phone},
-            # The tap time on the kiosk if the page sent it (a retried post keeps it), else now.
-            "happened_at": page.get("happened_at") or self.clock.now().astimezone(self._tz).isoformat(),
+            "happened_at": self._kiosk_time(t, rid).isoformat(),
         }
         if page.get("comment"):
             review["comment"] = page["comment"]
@@ -277,6 +305,14 @@ class Gateway:
         headers = CIMultiDict(sign_headers(t.key, t.terminal_id, "POST", PATH_SINGLE, signed))
         return await self.post_single(Incoming("POST", PATH_SINGLE, headers, signed, remote),
                                       source=f"gateway:kiosk {terminal_id}")
+
+    def _kiosk_time(self, t: Terminal, review_id: object) -> datetime:
+        """The server's time, never the page's (a page could back-date); a retried post (same review
+        id) keeps the time of its first arrival, so it is the same review."""
+        prior = self.store.get(review_id) if isinstance(review_id, str) else None
+        if prior is not None and prior.terminal_id == t.terminal_id:
+            return datetime.fromtimestamp(prior.happened_ts, self._tz)
+        return self.clock.now().astimezone(self._tz).replace(microsecond=0)
 
     # --- the pipeline -------------------------------------------------------------------------------
 

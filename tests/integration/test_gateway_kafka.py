@@ -102,7 +102,7 @@ def test_refusals_each_with_its_code(stack):
     assert _post(stack, _review(window=OTHER_WINDOW)).json()["error"] == "window_mismatch"
     forged = dict(h, **{"X-Haocha-Nonce": "another-nonce-1", "X-Haocha-Signature": "0" * 64})
     assert stack.http.post("/v1/reviews", content=raw, headers=forged).json()["error"] == "bad_signature"
-    assert _post(stack, {**r, "rating": 2}).json()["error"] == "review_id_conflict"
+    assert _post(stack, {**r, "rating": 2, "reasons": ["效率低"]}).json()["error"] == "review_id_conflict"
 
 
 def test_bad_input_is_refused_and_kept_in_the_dead_letter_topic(stack):

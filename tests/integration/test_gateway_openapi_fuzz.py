@@ -27,6 +27,7 @@ from apps.gateway.errors import STATUS
 from tests.support.gateway_harness import GatewayProcess
 from apps.gateway.registry import register_terminal
 from apps.terminal_client.signing import sign_headers
+from schemas.review import REASON_TAGS
 
 pytestmark = pytest.mark.integration
 
@@ -65,9 +66,14 @@ CASES = [(p, m, mode) for p, m in OPERATIONS for mode in GenerationMode if not (
 
 
 def _bind(body):
-    """Make a generated review this terminal's own, so it can pass the checks and be produced."""
+    """Make a generated review this terminal's own (its window, its channel, a reason of the list,
+    its rating written as an integer: JSON Schema's integer admits 2.0, the gateway does not), so it
+    can pass the checks and be produced."""
     if isinstance(body, dict) and "happened_at" in body:
-        return body | {"terminal_id": "FZ1", "hall_id": HALL, "window_id": WINDOW,
+        rating = body.get("rating")
+        return body | {"rating": int(rating) if isinstance(rating, float) and rating.is_integer() else rating,
+                       "terminal_id": "FZ1", "hall_id": HALL, "window_id": WINDOW, "channel": "pad",
+                       "reasons": [REASON_TAGS[len(str(body.get("review_id"))) % len(REASON_TAGS)]],
                        "happened_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}
     if isinstance(body, dict) and isinstance(body.get("reviews"), list):
         return body | {"reviews": [_bind(r) for r in body["reviews"]]}

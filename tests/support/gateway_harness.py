@@ -23,6 +23,7 @@ from haocha.domain.directory import Directory
 from apps.gateway.app import create_app
 from apps.gateway.crypto import KeySealer, new_terminal_key
 from apps.gateway.idempotency import IdempotencyStore
+from apps.gateway.pairing import PairingDigests, new_code
 from apps.gateway.registry import ACTIVE, REVOKED, Registry, TerminalRecord
 from apps.gateway.service import Gateway
 from apps.gateway.publisher import MemoryPublisher
@@ -49,6 +50,14 @@ def terminal_record(sealer: KeySealer, terminal_id: str, hall: str, window: str,
     rec = TerminalRecord(terminal_id, hall, window, channel, ACTIVE, sealer.seal(terminal_id, key),
                          datetime.now(UTC).isoformat())
     return rec, key
+
+
+def with_pairing_code(rec: TerminalRecord, secret: str = MEMORY_SECRET, minutes: float = 10.0) -> tuple[TerminalRecord, str]:
+    """The record as `haocha terminal pair` writes it, and the code it shows."""
+    code = new_code()
+    expires = datetime.now(UTC).timestamp() + minutes * 60
+    return TerminalRecord(**{**rec.__dict__, "pairing_digest": PairingDigests(secret).code(rec.terminal_id, code),
+                             "pairing_expires_at": datetime.fromtimestamp(expires, UTC).isoformat()}), code
 
 
 def revoked(rec: TerminalRecord) -> TerminalRecord:

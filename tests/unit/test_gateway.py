@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from apps.gateway.app import create_app
 from apps.gateway.crypto import KeySealer, new_terminal_key
-from tests.support.gateway_harness import build_memory_gateway, revoked, terminal_record
+from tests.support.gateway_harness import build_memory_gateway, revoked, terminal_record, with_pairing_code
 from apps.gateway.ratelimit import TokenBuckets
 from apps.gateway.registry import Registry
 from apps.gateway.service import Gateway
@@ -44,6 +44,15 @@ class Env:
 
     def revoke(self, terminal_id: str) -> None:
         self.registry.apply(terminal_id, revoked(self.registry.get(terminal_id).record).to_json())
+
+    def pairing_code(self, terminal_id: str, minutes: float = 10.0) -> str:
+        rec, code = with_pairing_code(self.registry.get(terminal_id).record, minutes=minutes)
+        self.registry.apply(terminal_id, rec.to_json())
+        return code
+
+    async def pair(self, terminal_id: str, client: TestClient | None = None):
+        code = self.pairing_code(terminal_id)
+        return await (client or self.client).post(f"/kiosk/{terminal_id}/pair", json={"code": code})
 
     async def signed(self, method: str, path: str, body: bytes = b"", terminal: str = "T1", **sign_kw):
         headers = signing.sign_headers(self.keys[terminal], terminal, method, path, body, **sign_kw)
@@ -458,6 +467,7 @@ async def test_publisher_down_is_503_and_nothing_recorded(env):
 
 async def test_kiosk_post_goes_through_the_signed_path(env):
     env.add_terminal("K1", window="H-CY-W03", channel="kiosk")
+    assert (await env.pair("K1")).status == 200
     cfg = await (await env.client.get("/kiosk/K1/config")).json()
     assert [r["label"] for r in cfg["ratings"]] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
     page = await env.client.get("/kiosk/K1/")
@@ -498,6 +508,102 @@ async def test_kiosk_pages_only_for_allowed_networks(tmp_path):
     env = await make_env(tmp_path, gateway_kiosk_allow_from="127.0.0.0/8, ::1/128")
     try:
         env.add_terminal("K1", window="H-CY-W03", channel="kiosk")
+        await env.pair("K1")
         assert (await env.client.post("/kiosk/K1/reviews", json={"rating": 5})).status == 202
+    finally:
+        await env.client.close()
+
+
+# --- kiosk pairing: only the paired browser posts, at the gateway's time ----------------------------
+
+
+def _browser(env):
+    """A second browser on the same gateway (its own cookies)."""
+    import aiohttp
+
+    return aiohttp.ClientSession(base_url=str(env.client.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def test_an_unpaired_browser_cannot_post_or_read_the_config(env):
+    env.add_terminal("K1", window="H-CY-W03", channel="kiosk")
+    await _refused(await env.client.post("/kiosk/K1/reviews", json={"rating": 5}), 401, "kiosk_unpaired")
+    await _refused(await env.client.get("/kiosk/K1/config"), 401, "kiosk_unpaired")
+    forged = await env.client.post("/kiosk/K1/reviews", json={"rating": 5},
+                                   headers={"Cookie": "haocha_kiosk=hkd_" + "A" * 43})
+    await _refused(forged, 401, "kiosk_unpaired")
+    assert env.publisher.reviews == []
+
+
+async def test_pairing_sets_a_private_cookie_and_the_code_works_once(env):
+    env.add_terminal("K1", window="H-CY-W03", channel="kiosk")
+    code = env.pairing_code("K1")
+    await _refused(await env.client.post("/kiosk/K1/pair", json={"code": "00000000" if code != "00000000" else "11111111"}),
+                   401, "pairing_failed")
+    resp = await env.client.post("/kiosk/K1/pair", json={"code": code})
+    assert resp.status == 200, await resp.text()
+    cookie = resp.cookies["haocha_kiosk"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/kiosk/K1/"
+    assert int(cookie["max-age"]) > 300 * 86400
+    assert env.registry.get("K1").record.pairing_digest is None  # one time: the code is gone
+    assert (await env.client.post("/kiosk/K1/reviews", json={"rating": 5})).status == 202
+    async with _browser(env) as other:  # the same code a second time, from another browser
+        await _refused(await other.post("/kiosk/K1/pair", json={"code": code}), 401, "pairing_failed")
+    # Nothing of the code or the credential is in the record in clear.
+    raw = env.registry.get("K1").record.to_json().decode()
+    assert code not in raw and cookie.value not in raw
+
+
+async def test_a_new_pairing_replaces_the_browser_and_revocation_ends_it(env):
+    env.add_terminal("K1", window="H-CY-W03", channel="kiosk")
+    await env.pair("K1")
+    async with _browser(env) as other:
+        assert (await env.pair("K1", other)).status == 200
+        assert (await other.post("/kiosk/K1/reviews", json={"rating": 4})).status == 202
+    await _refused(await env.client.post("/kiosk/K1/reviews", json={"rating": 5}), 401, "kiosk_unpaired")
+    env.revoke("K1")
+    await _refused(await env.client.get("/kiosk/K1/config"), 404, "not_kiosk")
+    page = await env.client.get("/kiosk/K1/")  # a reload shows the page (which says so in Chinese), not JSON
+    assert page.status == 200 and page.content_type == "text/html"
+
+
+async def test_wrong_codes_void_the_code_and_an_expired_code_fails(env):
+    env.add_terminal("K1", window="H-CY-W03", channel="kiosk")
+    code = env.pairing_code("K1")
+    wrong = f"{(int(code) + 1) % 10**8:08d}"
+    for _ in range(env.gateway.settings.gateway_kiosk_pairing_attempts):
+        await _refused(await env.client.post("/kiosk/K1/pair", json={"code": wrong}), 401, "pairing_failed")
+    body = await _refused(await env.client.post("/kiosk/K1/pair", json={"code": code}), 401, "pairing_failed")
+    assert "void" in body["detail"]
+    expired = env.pairing_code("K1", minutes=-1)
+    body = await _refused(await env.client.post("/kiosk/K1/pair", json={"code": expired}), 401, "pairing_failed")
+    assert "expired" in body["detail"]
+    for junk in ({"code": 12345678}, {"code": "1234"}, [], {"nope": 1}):
+        await _refused(await env.client.post("/kiosk/K1/pair", json=junk), 401, "pairing_failed")
+
+
+async def test_the_kiosk_review_time_is_the_gateways(env):
+    env.add_terminal("K1", window="H-CY-W03", channel="kiosk")
+    await env.pair("K1")
+    before = datetime.now(UTC).replace(microsecond=0)
+    resp = await env.client.post("/kiosk/K1/reviews", json={"review_id": "kback", "rating": 5,
+                                                            "happened_at": "2020-01-01T09:00:00+08:00"})
+    assert resp.status == 202
+    sent = orjson.loads(env.publisher.reviews[-1][1])
+    assert before <= datetime.fromisoformat(sent["happened_at"]) <= datetime.now(UTC)
+    time.sleep(1.1)  # a retry a second later is the same review, with its first time
+    again = await env.client.post("/kiosk/K1/reviews", json={"review_id": "kback", "rating": 5})
+    assert (await again.json())["resend"] is True and len(env.publisher.reviews) == 1
+
+
+async def test_strangers_cannot_spend_the_kiosks_rate(tmp_path):
+    env = await make_env(tmp_path, gateway_rate_per_second=0.5, gateway_rate_burst=3)
+    try:
+        env.add_terminal("K1", window="H-CY-W03", channel="kiosk")
+        await env.pair("K1")
+        async with _browser(env) as stranger:
+            answers = [(await stranger.post("/kiosk/K1/reviews", json={"rating": 5})).status for _ in range(60)]
+        assert set(answers) <= {401, 429} and 429 in answers  # throttled as refusals of their address
+        for _ in range(3):  # the kiosk's own burst is untouched
+            assert (await env.client.post("/kiosk/K1/reviews", json={"rating": 5})).status == 202
     finally:
         await env.client.close()

@@ -8,11 +8,12 @@ STAMP       := $(VENV)/.installed
 # The tests get their own broker, so a developer's broker on 9092 is left alone.
 TEST_KAFKA_PORT ?= 19192
 
-.PHONY: install system-deps console-build console kafka-up kafka-down demo test test-unit bench clean help
+.PHONY: install system-deps console-build console kafka-up kafka-down demo test test-unit soak bench clean help
 
 help:
 	@echo "make demo   - run the platform on a simulated month (May 2021) and print its report"
 	@echo "make test   - run every test against a real Kafka broker and embedded ClickHouse"
+	@echo "make soak   - the long variants (every crash point on a deployment of its own)"
 	@echo "make console - the demo, then its worker and web console stay up (demo users printed)"
 	@echo "make bench  - benchmarks (pipeline, report, gateway)"
 	@echo "make kafka-up / kafka-down - the local broker (deploy/kafka.sh)"
@@ -57,6 +58,10 @@ test: install
 	 HAOCHA_KAFKA_DATA=$(CURDIR)/.run/kafka-test HAOCHA_TEST_KAFKA=127.0.0.1:$(TEST_KAFKA_PORT) \
 	 HAOCHA_REQUIRE_KAFKA=1 \
 	 bash deploy/with-kafka.sh --wipe $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# The long variants (marked soak), e.g. every crash point on a deployment of its own.
+soak: install
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="-m soak $(PYTEST_ARGS)"
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q

@@ -8,6 +8,7 @@ idempotent writes the worker uses, gives the same history figure for figure.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 from aiokafka import TopicPartition
 
@@ -20,33 +21,39 @@ from sinks.sql import BAD
 BATCH = 20_000
 
 
+async def read_topic(settings: Settings, name: str, batch: int = BATCH) -> AsyncIterator[list]:
+    """Every message of a topic (the spec's name, without the prefix) from the start to its end
+    as it was when reading began, in batches of raw records (value, partition, offset)."""
+    topic = settings.topic(name)
+    consumer = kafka.consumer(settings, auto_offset_reset="earliest", max_poll_records=batch)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not tps:
+            return
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            got = await consumer.getmany(timeout_ms=1000, max_records=batch)
+            msgs = [m for tp, part in got.items() for m in part if m.offset < ends[tp]]
+            if msgs:
+                yield msgs
+    finally:
+        await consumer.stop()
+
+
 async def rebuild(settings: Settings, store: ClickHouseStore, on_progress=None) -> dict[str, int]:
     """Replay every history topic into `store` (already migrated); returns rows written per topic."""
     written: dict[str, int] = {}
     for history in rows.HISTORY:
-        name = history.topic
-        topic = settings.topic(name)
-        consumer = kafka.consumer(settings, auto_offset_reset="earliest", max_poll_records=BATCH)
-        await consumer.start()
-        try:
-            await consumer._client.force_metadata_update()
-            tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-            if not tps:
-                continue
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            total = 0
-            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-                batch = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
-                msgs = [m for part in batch.values() for m in part]
-                if msgs:
-                    total += await asyncio.to_thread(history, store, msgs)
-                    if on_progress:
-                        on_progress(name, total)
-            written[name] = total
-        finally:
-            await consumer.stop()
+        total = 0
+        async for msgs in read_topic(settings, history.topic):
+            total += await asyncio.to_thread(history, store, msgs)
+            if on_progress:
+                on_progress(history.topic, total)
+        written[history.topic] = total
     return written
 
 

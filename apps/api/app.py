@@ -43,6 +43,7 @@ class ApiContext:
     list_limit_max: int = 5000
     insights: "InsightsContext | None" = None  # reports, stats, alerts (when the worker has a store)
     console: "ConsoleContext | None" = None  # the web console's endpoints and files
+    check: Callable[[], Awaitable[dict]] | None = None  # every read model against the log (sinks/check.py)
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -146,6 +147,17 @@ async def admin_sweep(request: web.Request) -> web.Response:
     return json_response(await ctx.sweep(at))
 
 
+async def admin_check(request: web.Request) -> web.Response:
+    """Every read model in the store against a fold of the log. Served by the worker because the
+    embedded store opens in one process at a time; `haocha check` asks here when a worker runs."""
+    ctx, actor = request.app[CTX], caller(request)
+    if actor.role != "admin":
+        return error(403, "only an admin may run the check")
+    if ctx.check is None:
+        return error(503, "this worker has no ClickHouse store")
+    return json_response(await ctx.check())
+
+
 def build_app(ctx: ApiContext) -> web.Application:
     app = web.Application(middlewares=[errors, authenticate], client_max_size=1 << 20)
     app[CTX] = ctx
@@ -159,6 +171,7 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_post("/api/v1/tickets/{ticket_id}/commands", post_command)
     app.router.add_post("/api/v1/tickets/{ticket_id}/phone", reveal_phone)
     app.router.add_post("/api/v1/admin/sweep", admin_sweep)
+    app.router.add_get("/api/v1/admin/check", admin_check)
     session.add_routes(app)
     if ctx.console is not None:
         console_routes.install(app, ctx.console, ctx)

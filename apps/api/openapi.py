@@ -121,6 +121,14 @@ def openapi_document() -> dict:
                               "503": _json(ref("Error"), "ticket held by another worker"), **errors}}},
             **insights.openapi_paths(),
             **console_openapi.paths(),
+            "/api/v1/admin/check": {"get": {
+                "summary": "admin: every read model in the store against a fold of the Kafka log (`haocha check`)",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "ok": {"type": "boolean"}, "lag": {"type": ["integer", "null"]},
+                    "models": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+                        "log": {"type": "integer"}, "store": {"type": "integer"}, "differences": {"type": "integer"},
+                        "shown": {"type": "array", "items": {"type": "string"}}}}}}}),
+                    "503": _json(ref("Error"), "the worker has no store"), **errors}}},
             "/api/v1/admin/sweep": {"post": {
                 "summary": "admin: check deadlines of the local open tickets as of `at`",
                 "requestBody": {"content": {"application/json": {"schema": {

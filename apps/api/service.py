@@ -57,7 +57,8 @@ class ApiService(Service):
                          command_timeout=self.api_settings.command_timeout_seconds,
                          list_limit_max=self.api_settings.list_limit_max,
                          insights=self._insights() if store is not None else None,
-                         console=build_console(sa.deps, self._local_state, reader, sa.events.get_topic_name()))
+                         console=build_console(sa.deps, self._local_state, reader, sa.events.get_topic_name()),
+                         check=self._check if store is not None else None)
         guard = HttpGuard.of(s, "api")  # slow and malformed clients, bounded as on the gateway
         self.runner = web.AppRunner(guard.app(build_app(ctx)), access_log=None, handle_signals=False)
         await self.runner.setup()
@@ -92,6 +93,22 @@ class ApiService(Service):
         _current_event.set(None)
         raw = self.stream_app.tickets.get(ticket_id)
         return None if raw is None else TicketState.model_validate(raw)
+
+    async def _check(self) -> dict:
+        from apps.simulate.pipeline import PIPELINE
+        from haocha.adapters.kafka import group_lag
+        from sinks.check import check
+
+        sa, s = self.stream_app, self.stream_app.deps.settings
+        loop = asyncio.get_running_loop()
+
+        async def run_store(fn, *args):
+            return await loop.run_in_executor(sa.deps.store_executor, fn, *args)
+
+        async def lag() -> int:
+            return sum((await group_lag(s, s.app_id, [s.topic(t.name) for t in PIPELINE])).values())
+
+        return await check(s, run_store, sa.deps.store, lag)
 
     async def _sweep(self, at: datetime) -> dict:
         """Like the periodic sweep, but at a given time and waiting for the outcomes, so the caller

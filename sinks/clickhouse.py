@@ -30,7 +30,6 @@ from schemas.review import RATING_SCORES, DeadLetter, ReviewClassified
 from schemas.tickets import TicketEventEnvelope
 
 log = logging.getLogger(__name__)
-KEYS_PER_LOOKUP = 5000
 SCHEMA_FILES = sorted((Path(__file__).parent).glob("*.sql"))
 DEFAULT_TIMEZONE = Settings.model_fields["timezone"].default
 
@@ -57,6 +56,9 @@ DEAD_LETTER_COLUMNS = [
     "source", "reason", "detail", "raw", "raw_encoding", "sealed", "kafka_key", "kafka_partition", "kafka_offset",
     "failed_at", "dl_partition", "dl_offset",
 ]
+# Keys per "which are stored already" query: the keys are bound into the SQL text, and ClickHouse
+# refuses a query over max_query_size (256 KiB) — 4,000 UUID-sized keys stay well below it.
+KEY_LOOKUP_CHUNK = 4_000
 
 
 class StoreLockedError(RuntimeError):
@@ -122,19 +124,22 @@ class ClickHouseStore:
             return 0
         with self._lock:
             unique = list(set(keys))
-            present = set()
-            for i in range(0, len(unique), KEYS_PER_LOOKUP):  # a query's text is limited (256 KB)
-                present.update(r[0] for r in self.client.query(
+            present = {
+                r[0]
+                for i in range(0, len(unique), KEY_LOOKUP_CHUNK)
+                for r in self.client.query(
                     f"SELECT {key_sql} FROM {self.db}.{table} WHERE {key_sql} IN %(keys)s",
-                    parameters={"keys": unique[i:i + KEYS_PER_LOOKUP]},
-                ).result_rows)
+                    parameters={"keys": unique[i:i + KEY_LOOKUP_CHUNK]},
+                ).result_rows
+            }
             fresh, seen = [], set(present)
             for k, row in zip(keys, rows):
                 if k not in seen:  # also drops duplicates inside the batch
                     seen.add(k)
                     fresh.append(row)
-            if fresh:
-                self.client.insert(f"{self.db}.{table}", fresh, column_names=columns)
+            if fresh:  # column-oriented: clickhouse-connect serialises a column ~5x faster than rows
+                self.client.insert(f"{self.db}.{table}", [list(col) for col in zip(*fresh)], column_names=columns,
+                                   column_oriented=True)
             return len(fresh)
 
     # -- writes -----------------------------------------------------------------------------

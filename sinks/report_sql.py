@@ -90,22 +90,28 @@ def window_components_not_bad() -> str:
 
 def window_components_bad() -> str:
     """Review and ticket components of the bad reviews per window, split by invalidated (at T):
-    the caller counts the valid ones and only counts the invalidated."""
+    the caller counts the valid ones and only counts the invalidated. Also the open tickets (not
+    invalidated, not closed at T) and the overdue ones among them, for the notes: the list itself
+    is paginated (open_tickets)."""
     cols = ", ".join(f"{expr} AS {k}" for k, expr in {**REVIEW_SQL, **TICKET_SQL}.items())
     return f"""
-    SELECT {_GROUP}, invalidated, {cols}
+    SELECT {_GROUP}, invalidated, {cols},
+        countIf(NOT invalidated AND NOT is_closed) AS open_count,
+        countIf(NOT invalidated AND NOT is_closed AND has_ticket AND resolve_due < {ASOF}) AS overdue_count
     FROM ({_bad_facts()})
     GROUP BY {_GROUP}, invalidated"""
 
 
 def open_tickets() -> str:
+    """One page (parameters limit, offset) of the open tickets, overdue first."""
     return f"""
     SELECT review_id, ticket_id, department_id, hall_id, window_id, rating, real_name, reasons,
            happened_at, received_at, has_ticket, opened_at, resolve_due, stage, is_contacted, escalated,
            days_open, has_ticket AND resolve_due < {ASOF} AS overdue
     FROM ({_bad_facts()})
     WHERE NOT invalidated AND NOT is_closed
-    ORDER BY overdue DESC, happened_at, review_id"""
+    ORDER BY overdue DESC, happened_at, review_id
+    LIMIT toUInt64(%(limit)s) OFFSET toUInt64(%(offset)s)"""
 
 
 def late_reviews() -> str:

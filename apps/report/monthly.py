@@ -19,6 +19,9 @@ from apps.report.model import (
 
 SHANGHAI = ZoneInfo(TZ)
 BOTTOM_N = 5
+# The report keeps this many open tickets (overdue first); notes.open_tickets is the total and
+# open_tickets_page() fetches any further page.
+OPEN_PAGE = 1000
 
 STAGE_LABELS = {
     "": "未建单",
@@ -64,21 +67,38 @@ def _ms(t: datetime) -> int:
     return int(round(t.timestamp() * 1000))
 
 
-def build_monthly_report(store, month: str, as_of, directory, calendar) -> MonthlyReport:
-    """Months, the as-of and the times shown are in the store's time zone (settings.timezone)."""
+def _params(store, month: str, as_of, calendar) -> tuple[datetime, datetime, datetime, dict]:
     tz = store.tz
     start, end = month_bounds(month, tz)
     t = parse_as_of(as_of, tz)
     clock = WorkingClock.build(calendar, start.date() - timedelta(days=7), max(t.date(), start.date()) + timedelta(days=1))
-    params = {"start": _ms(start), "end": _ms(end), "asof": _ms(t), **clock.params()}
+    return start, end, t, {"start": _ms(start), "end": _ms(end), "asof": _ms(t), **clock.params()}
+
+
+def open_tickets_page(store, month: str, as_of, directory, calendar, offset: int = 0,
+                      limit: int = OPEN_PAGE) -> list[UnclosedTicket]:
+    """The open tickets of the month at as_of from position offset on (overdue first, then by
+    happened_at), at most limit of them."""
+    _, _, _, params = _params(store, month, as_of, calendar)
+    rows = store.query_dicts(q.open_tickets(), {**params, "offset": max(0, offset), "limit": max(0, limit)})
+    return [_open_ticket(r, directory, store.tz) for r in rows]
+
+
+def build_monthly_report(store, month: str, as_of, directory, calendar, open_limit: int = OPEN_PAGE) -> MonthlyReport:
+    """Months, the as-of and the times shown are in the store's time zone (settings.timezone).
+    open_tickets holds the first open_limit open tickets; notes.open_tickets counts them all."""
+    tz = store.tz
+    start, end, t, params = _params(store, month, as_of, calendar)
 
     per_window: dict[tuple[str, str, str], Components] = {}
-    invalidated = 0
+    invalidated = open_count = overdue_count = 0
     for sql in (q.window_components_not_bad(), q.window_components_bad()):
         for row in store.query_dicts(sql, params):
             if row.get("invalidated"):  # an upheld appeal at T: out of every figure, only counted here
                 invalidated += int(row["reviews"])
                 continue
+            open_count += int(row.get("open_count", 0))
+            overdue_count += int(row.get("overdue_count", 0))
             key = (row["department_id"], row["hall_id"], row["window_id"])
             per_window[key] = per_window.get(key, Components()) + Components.from_row(row)
     for w in directory.windows.values():  # every window of the directory appears, reviewed or not
@@ -95,7 +115,7 @@ def build_monthly_report(store, month: str, as_of, directory, calendar) -> Month
     ]
     totals = ScopeRow.of("total", "all", "合计", Components.total(per_window.values()))
 
-    open_rows = store.query_dicts(q.open_tickets(), params)
+    open_rows = store.query_dicts(q.open_tickets(), {**params, "offset": 0, "limit": max(0, open_limit)})
     open_tickets = [_open_ticket(r, directory, tz) for r in open_rows]
     carry = [_carry_over(r, directory, calendar, tz) for r in store.query_dicts(q.carry_over(), params)]
     late = store.query(q.late_reviews(), params)[0][0]
@@ -114,8 +134,8 @@ def build_monthly_report(store, month: str, as_of, directory, calendar) -> Month
         rankings=rankings(departments, windows),
         open_tickets=open_tickets,
         carry_over=carry,
-        notes=Notes(late_reviews=int(late), invalidated=int(invalidated), open_tickets=len(open_tickets),
-                    overdue_tickets=sum(o.overdue for o in open_tickets), carry_over=len(carry)),
+        notes=Notes(late_reviews=int(late), invalidated=int(invalidated), open_tickets=open_count,
+                    overdue_tickets=overdue_count, carry_over=len(carry)),
     )
 
 
@@ -172,4 +192,4 @@ def _carry_over(r: dict, directory, calendar, tz: ZoneInfo) -> CarryOver:
     )
 
 
-__all__ = ["build_monthly_report", "month_bounds", "parse_as_of", "rankings", "STAGE_LABELS"]
+__all__ = ["build_monthly_report", "open_tickets_page", "month_bounds", "parse_as_of", "rankings", "STAGE_LABELS"]

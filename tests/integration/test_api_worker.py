@@ -14,19 +14,13 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from haocha.adapters.calendar_cn import ChineseWorkingCalendar
-from haocha.domain.calendar import SHANGHAI
 from haocha.domain.deadlines import due_after
+from tests.support.times import CN, sh
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-CN = ChineseWorkingCalendar()
 PHONE = "13912345678"
 MASKED = "139****5678"
-
-
-def sh(*args) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)
 
 
 def open_body(tid: str, department: str, at: datetime, real_name: bool = True) -> dict:

@@ -15,15 +15,14 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.auth.tokens import hash_secret
 from haocha.auth.users import UserFile
 from haocha.domain.calendar import SHANGHAI
 from haocha.domain.deadlines import due_after
+from tests.support.times import CN
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-CN = ChineseWorkingCalendar()
 PASSWORD = "pw-for-the-console"
 PDF = b"%PDF-1.4\n%%EOF\n"
 

@@ -10,17 +10,11 @@ import time
 import httpx
 import pytest
 
-from haocha.adapters.calendar_cn import ChineseWorkingCalendar
-from haocha.domain.calendar import SHANGHAI
 from haocha.domain.deadlines import due_after
+from tests.support.times import CN, sh
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
-CN = ChineseWorkingCalendar()
-
-
-def sh(*args) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)
 
 
 def open_ticket(w, tid: str, at: datetime) -> None:

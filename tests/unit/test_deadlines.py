@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.domain.calendar import SHANGHAI, FixedCalendar
 from haocha.domain.deadlines import (
     DeadlinePolicy,
@@ -16,6 +15,7 @@ from haocha.domain.deadlines import (
     working_days_between,
     working_seconds_between,
 )
+from tests.support.times import CN, sh
 
 # Labour Day 2021: 1–5 May off; Sun 25 Apr and Sat 8 May are makeup workdays.
 LABOUR_DAY_2021 = FixedCalendar(
@@ -23,12 +23,7 @@ LABOUR_DAY_2021 = FixedCalendar(
     workdays={date(2021, 4, 25), date(2021, 5, 8)},
 )
 PLAIN = FixedCalendar(set(), set())
-CN = ChineseWorkingCalendar()  # shipped (empty) overrides; package covers 2021
 UTC = timezone.utc
-
-
-def sh(*args):
-    return datetime(*args, tzinfo=SHANGHAI)
 
 
 # --- due_after -------------------------------------------------------------------

@@ -9,14 +9,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.domain.calendar import SHANGHAI
 from haocha.domain.deadlines import due_after
 from haocha.domain.ticket_actions import allowed_commands
 from haocha.domain.tickets import DecisionContext, Status, TicketState, execute
 from schemas import tickets as t
+from tests.support.times import CN
 
-CN = ChineseWorkingCalendar()
 CTX = DecisionContext(calendar=CN)
 AT = datetime(2021, 5, 6, 9, 0, tzinfo=SHANGHAI)
 LI = t.Actor(id="o-li", role="officer", department_id="D-ZSJ")

@@ -7,14 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from haocha.adapters.calendar_cn import ChineseWorkingCalendar
-from haocha.domain.calendar import SHANGHAI
 from haocha.domain.deadlines import DeadlinePolicy, due_after
 from haocha.domain.tickets import DecisionContext, Status, TicketState, execute, fold_all
 from schemas import tickets as t
 from streams.deadline_sweep import check_command, due_checks
+from tests.support.times import CN, sh
 
-CN = ChineseWorkingCalendar()
 CTX = DecisionContext(calendar=CN, policy=DeadlinePolicy())
 TID = "TK-R1"
 OFFICER = t.Actor(id="o-li", role="officer", department_id="D-ZSJ")
@@ -23,10 +21,6 @@ FOREIGN_OFFICER = t.Actor(id="o-zhao", role="officer", department_id="D-CZJ")
 SUPERVISOR = t.Actor(id="s-chen", role="supervisor")
 MANAGER = t.Actor(id="m-sun", role="manager")
 ADMIN = t.Actor(id="admin", role="admin")
-
-
-def sh(*args) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)
 
 
 OPENED_AT = sh(2021, 4, 30, 17, 0)  # Friday before Labour Day

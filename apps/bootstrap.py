@@ -27,23 +27,30 @@ def build_deps(settings: Settings, clock: Clock | None = None):
                 clock=clock or SystemClock())
 
 
-def build_stream_app(settings: Settings, clock: Clock | None = None, with_store: bool = True):
-    """The worker: Faust agents, the ClickHouse store it owns, and the HTTP API it serves."""
-    from streams import alerts, deadline_sweep, review_agents, sink_agents, ticket_agent
+def build_store(settings: Settings):
+    """The ClickHouse store, migrated."""
+    from sinks.clickhouse import ClickHouseStore
+
+    store = ClickHouseStore(settings.dsn, settings.clickhouse_database, settings.timezone)
+    store.migrate()
+    return store
+
+
+def build_stream_app(settings: Settings, clock: Clock | None = None, with_store: bool | None = None):
+    """The worker: the review hop, the ticket agent, the ClickHouse writer and store when it runs
+    them (`sink_in_worker`), and the HTTP API it serves."""
+    from streams import deadline_sweep, ticket_agent
     from streams.app import StreamApp
+    from streams.hops import HopsService
 
     deps = build_deps(settings, clock)
-    if with_store:
-        from sinks.clickhouse import ClickHouseStore
-
-        deps.store = ClickHouseStore(settings.dsn, settings.clickhouse_database, settings.timezone)
-        deps.store.migrate()
     sa = StreamApp(deps)
-    review_agents.register(sa)
+    if settings.sink_in_worker if with_store is None else with_store:
+        deps.store = build_store(settings)
+    sa.hops = HopsService(sa)  # the review hop (and the ClickHouse writer), on plain aiokafka
+    sa.app.service(sa.hops)
     ticket_agent.register(sa)
-    sink_agents.register(sa)
     deadline_sweep.register(sa)
-    alerts.register(sa)
     sa.app.service(build_api(sa))  # the HTTP API is served by the worker, started after its tables
     return sa
 
@@ -82,3 +89,15 @@ def build_gateway(settings: Settings, clock: Clock | None = None) -> GatewayPart
     tail = ClassifiedTail(settings, store, keep_seconds) if settings.gateway_classified_tail else None
     gateway = Gateway(settings, Directory.load(settings.directory_file), registry, publisher, store, clock)
     return GatewayParts(gateway=gateway, publisher=publisher, registry=registry, store=store, tail=tail)
+
+
+def build_writer(settings: Settings):
+    """`haocha sink`: the ClickHouse writer alone, and the store it owns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streams.hops import Hops
+
+    store = build_store(settings)
+    hops = Hops(settings)
+    hops.add_writer(store, ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse"))
+    return hops, store

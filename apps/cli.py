@@ -6,13 +6,13 @@ import argparse
 import logging
 import sys
 
-from apps.commands import alerts, demo, health, rebuild, report, schemas, simulate, ticket, topics, user, worker
+from apps.commands import alerts, demo, health, rebuild, report, schemas, simulate, sink, ticket, topics, user, worker
 from apps.commands import check, deadletters
 from apps.gateway import cli as gateway_cli
 
 # Each module exposes register(subparsers); a subcommand sets `func(args) -> int`. Listed, not
 # discovered: a missing module is an import error, never a silently missing command.
-COMMAND_MODULES = (worker, topics, simulate, demo, report, ticket, alerts, user, schemas, rebuild, gateway_cli,
+COMMAND_MODULES = (worker, sink, topics, simulate, demo, report, ticket, alerts, user, schemas, rebuild, gateway_cli,
                    health, check, deadletters)
 
 

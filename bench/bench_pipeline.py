@@ -1,18 +1,25 @@
-"""End-to-end throughput of the Haocha worker, against the ceiling of one raw Python Kafka hop.
+"""End-to-end throughput of the Haocha pipeline, in one run against its same-run references.
 
-    .venv/bin/python bench/bench_pipeline.py [--reviews N] [--keep-broker] [--profile SECONDS]
+    .venv/bin/python bench/bench_pipeline.py [--reviews N] [--runs one,split,baseline,hop]
+                                             [--baseline REF] [--keep] [--profile SECONDS]
 
-1. Uses the broker at HAOCHA_KAFKA_BOOTSTRAP (default 127.0.0.1:$HAOCHA_KAFKA_PORT, 9092); if none
-   answers, starts one with `deploy/kafka.sh up` (HAOCHA_KAFKA_* respected; data in a temp dir unless
-   HAOCHA_KAFKA_DATA is set) and stops it at the end.
-2. Fresh topic prefix, consumer group and data dir; starts `haocha worker` as a subprocess and warms
-   it up (a small batch of another month's traffic through the whole pipeline).
-3. Produces N simulated reviews (plus the resends/malformed bytes the simulator mixes in) and waits
-   until the worker's consumer group has no lag on any pipeline topic, ClickHouse sinks included.
-   reviews/s = messages / (first send .. caught up).
-4. Stops the worker, checks the ClickHouse row counts against what was sent, then runs the baseline
-   over the very same messages: a raw aiokafka consumer + producer (acks=all, batches delivered
-   before each commit), i.e. one hop that does no work at all.
+Every run gets the very same simulated traffic (N reviews plus the simulator's resends, second
+reviews, repeat presses and garbage) on a fresh topic prefix, consumer groups and data dir:
+
+- `one`      `haocha worker`: review hop, ticket agent and the ClickHouse writer in one process;
+- `split`    `haocha worker` (HAOCHA_SINK_IN_WORKER=false) and `haocha sink` side by side, the
+             deployment for more than one core;
+- `split2`   two workers (one consumer group per role) and `haocha sink`;
+- `baseline` the pipeline as it was before the batch hops (git REF, default the tag
+             `throughput-base`), run from a `git worktree` of that commit;
+- `hop`      one raw aiokafka consume+produce hop over the same messages, no work (the ceiling).
+
+For each pipeline run: a warm-up through the whole pipeline, then reviews/s from the first send
+until every consumer group has committed everything (ClickHouse included), CPU per review of its
+processes, and the ClickHouse row counts checked against what was sent. Then the same-run ratios.
+The broker is the one at HAOCHA_KAFKA_BOOTSTRAP (default 127.0.0.1:$HAOCHA_KAFKA_PORT, 9092), or
+one started with `deploy/kafka.sh up` if none answers. `--profile S` runs py-spy on the worker for
+S seconds (BENCH_PYSPY_ARGS=--gil for a CPU profile); BENCH_TRACE=1 prints the lag as it drains.
 """
 
 from __future__ import annotations
@@ -27,43 +34,51 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, Broker, free_port, log  # noqa: E402
 
-from aiokafka import TopicPartition  # noqa: E402
 from aiokafka.admin import NewTopic  # noqa: E402
 from aiokafka.errors import GroupCoordinatorNotAvailableError  # noqa: E402
 
-from haocha.adapters import kafka  # noqa: E402
-from haocha.adapters.kafka import group_lag, produce_all  # noqa: E402
 from apps.bootstrap import build_deps  # noqa: E402
-from haocha.settings import Settings  # noqa: E402
-from apps.simulate.pipeline import PIPELINE, wait_caught_up  # noqa: E402
+from apps.simulate.pipeline import groups as pipeline_groups  # noqa: E402
 from apps.simulate.traffic import TrafficPlan, generate  # noqa: E402
-from haocha.adapters.kafka import ensure_topics  # noqa: E402
+from haocha.adapters import kafka  # noqa: E402
+from haocha.adapters.kafka import ensure_topics, group_lag, produce_all  # noqa: E402
+from haocha.settings import Settings  # noqa: E402
 from schemas.topics import REVIEWS_SUBMITTED  # noqa: E402
 
+BASELINE_TAG = "throughput-base"
 
-class Worker:
-    """`haocha worker` in a subprocess with the bench's settings; SIGTERM (then SIGKILL) to stop."""
 
-    def __init__(self, env: dict, logfile: Path):
-        self.env, self.logfile = env, logfile
+class Process:
+    """A `haocha` subcommand in a subprocess with the run's settings; SIGTERM (then SIGKILL)."""
+
+    def __init__(self, args: list[str], env: dict, logfile: Path, cwd: Path = REPO):
+        self.args, self.env, self.logfile, self.cwd = args, env, logfile, cwd
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
-        out = open(self.logfile, "wb")
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "haocha"), "worker", "--loglevel", "warning"],
-                                     env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        out.close()
+    def start(self) -> "Process":
+        with open(self.logfile, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli", *self.args], env=self.env, cwd=self.cwd,
+                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
 
     def check(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
             tail = self.logfile.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"the worker exited with {self.proc.returncode}:\n{tail}")
+            raise RuntimeError(f"`haocha {' '.join(self.args)}` exited with {self.proc.returncode}:\n{tail}")
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the process (all threads), from /proc (Linux)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
 
     def stop(self, timeout: float = 60.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -72,90 +87,58 @@ class Worker:
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            log("worker did not stop on SIGTERM; killing it")
+            log(f"`haocha {self.args[0]}` did not stop on SIGTERM; killing it")
             self.proc.kill()
             self.proc.wait()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all threads), from /proc (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
+@dataclass
+class Result:
+    name: str
+    messages: int = 0
+    seconds: float = float("nan")
+    cpu: float = float("nan")
+    ok: bool = True
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else float("nan")
 
 
-async def wait_worker(s: Settings, worker: Worker, timeout: float = 600.0) -> float:
-    """wait_caught_up, but failing fast if the worker dies (and patient while a fresh broker has
-    no group coordinator yet)."""
-    start = time.monotonic()
-    while True:
-        task = asyncio.ensure_future(wait_caught_up(s, timeout=timeout))
-        while not task.done():
-            await asyncio.sleep(0.5)
-            try:
-                worker.check()
-            except RuntimeError:
-                task.cancel()
-                raise
+def baseline_groups(s: Settings) -> dict[str, list[str]]:
+    """Before the batch hops, one Faust consumer group read every pipeline topic."""
+    names = ("reviews.submitted", "reviews.accepted", "reviews.classified", "tickets.commands", "tickets.events",
+             "tickets.state", "deadletter")
+    return {s.app_id: [s.topic(n) for n in names]}
+
+
+async def lag_of(s: Settings, groups: dict[str, list[str]]) -> dict[str, int]:
+    lag: dict[str, int] = {}
+    for group, topics in groups.items():
+        lag.update(await group_lag(s, group, topics))
+    return lag
+
+
+async def wait_drained(s: Settings, groups: dict, procs: list[Process], timeout: float = 900.0) -> float:
+    """Until every group has committed everything twice in a row; fails fast if a process dies."""
+    start, streak = time.monotonic(), 0
+    while streak < 2:
+        for p in procs:
+            p.check()
         try:
-            task.result()
-            return time.monotonic() - start
-        except GroupCoordinatorNotAvailableError:
+            lag = await lag_of(s, groups)
+        except GroupCoordinatorNotAvailableError:  # a fresh broker
             await asyncio.sleep(1)
-
-
-async def raw_hop(s: Settings, source: str, start_offsets: dict | None, expect: int) -> float:
-    """Baseline: consume `expect` messages of `source` and produce each to a new topic, no work in
-    between; per fetched batch, await delivery then commit (what an at-least-once agent must do)."""
-    sink = f"{s.topic_prefix}.bench.hop"
-    admin = kafka.admin(s)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(sink, num_partitions=s.partitions, replication_factor=1)])
-    finally:
-        await admin.close()
-    consumer = kafka.consumer(s, source, group_id=f"{s.app_id}-rawhop", auto_offset_reset="earliest",
-                              max_poll_records=10_000, fetch_max_bytes=50 * 1024 * 1024,
-                              max_partition_fetch_bytes=8 * 1024 * 1024)
-    # The baseline as docs/performance.md measured it: acks=all, without idempotence.
-    producer = kafka.producer(s, enable_idempotence=False, linger_ms=5, max_batch_size=512 * 1024)
-    await producer.start()
-    await consumer.start()
-    try:
-        while not consumer.assignment():
-            await consumer.getmany(timeout_ms=100)  # join the group
-        for tp in consumer.assignment():
-            consumer.seek(tp, (start_offsets or {}).get(tp, 0))
-        n, t0 = 0, time.monotonic()
-        while n < expect:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
-            futures = []
-            for tp, records in batches.items():
-                for rec in records:
-                    futures.append(await producer.send(sink, key=rec.key, value=rec.value, partition=tp.partition))
-                n += len(records)
-            if futures:
-                await asyncio.gather(*futures)
-                await consumer.commit()
-        return time.monotonic() - t0
-    finally:
-        await consumer.stop()
-        await producer.stop()
-
-
-async def end_offsets(s: Settings, topic: str) -> dict:
-    consumer = kafka.consumer(s)
-    await consumer.start()
-    try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            await consumer._client.force_metadata_update()
-            parts = consumer.partitions_for_topic(topic) or set()
-        return await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
-    finally:
-        await consumer.stop()
+            continue
+        if os.environ.get("BENCH_TRACE"):
+            log("lag " + " ".join(f"{t.split('.', 1)[1]}={n}" for t, n in lag.items() if n))
+        streak = streak + 1 if sum(lag.values()) == 0 else 0
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"not caught up in {timeout:.0f}s: {lag}")
+        await asyncio.sleep(0.25)
+    return time.monotonic() - start
 
 
 def clickhouse_counts(s: Settings) -> dict:
@@ -171,82 +154,182 @@ def clickhouse_counts(s: Settings) -> dict:
         store.close()
 
 
+def run_settings(broker: Broker, name: str, partitions: int | None) -> tuple[Settings, dict]:
+    run = f"{name}{uuid.uuid4().hex[:6]}"
+    data_dir = Path(tempfile.mkdtemp(prefix=f"haocha-bench-{run}-"))
+    values = dict(kafka_bootstrap=broker.bootstrap, topic_prefix=f"bench{run}", app_id=f"haocha-bench{run}",
+                  data_dir=data_dir, deadline_sweep_seconds=0, clickhouse_dsn="", api_port=free_port(),
+                  gateway_port=free_port(), **({"partitions": partitions} if partitions else {}))
+    s = Settings(**values)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **s.as_env())
+    return s, env
+
+
+def baseline_tree(ref: str) -> Path:
+    """A git worktree of `ref` (kept between runs under /tmp, keyed by its commit)."""
+    commit = subprocess.run(["git", "rev-parse", ref], cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
+    tree = Path(tempfile.gettempdir()) / f"haocha-baseline-{commit[:10]}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=REPO, check=True,
+                       capture_output=True)
+    return tree
+
+
+async def pipeline_run(name: str, broker: Broker, args, warm, subs) -> Result:
+    s, env = run_settings(broker, name, args.partitions)
+    await ensure_topics(s)
+    cwd, groups = REPO, pipeline_groups(s)
+    if name == "baseline":
+        cwd, groups = baseline_tree(args.baseline), baseline_groups(s)
+    procs = [Process(["worker", "--loglevel", "warning"], env, s.data_dir / "worker.log", cwd)]
+    if name in ("split", "split2"):
+        procs[0].env = dict(env, HAOCHA_SINK_IN_WORKER="false")
+        procs.append(Process(["sink"], env, s.data_dir / "sink.log", cwd))
+    if name == "split2":  # a second worker in the same consumer groups: its own state dir and API port
+        second = s.data_dir / "second"
+        second.mkdir()
+        procs.append(Process(["worker", "--loglevel", "warning"],
+                             dict(procs[0].env, HAOCHA_DATA_DIR=str(second), HAOCHA_API_PORT=str(free_port())),
+                             s.data_dir / "worker2.log", cwd))
+    res = Result(name)
+    profiler = None
+    for p in procs:
+        p.start()
+    try:
+        t0 = time.monotonic()
+        await produce_all(s, s.topic(REVIEWS_SUBMITTED.name), ((x.key, x.value) for x in warm))
+        await wait_drained(s, groups, procs)
+        log(f"{name}: up and warm ({len(warm):,} messages) in {time.monotonic() - t0:.1f}s")
+        if args.profile and name != "baseline":
+            out = s.data_dir / "profile.txt"
+            profiler = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(procs[0].proc.pid),
+                                         "-d", str(int(args.profile)), "-f", "raw",
+                                         *os.environ.get("BENCH_PYSPY_ARGS", "").split(), "-o", str(out)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            log(f"py-spy profile of the worker -> {out}")
+        cpu0 = [p.cpu() for p in procs]
+        t0 = time.monotonic()
+        res.messages = await produce_all(s, s.topic(REVIEWS_SUBMITTED.name), ((x.key, x.value) for x in subs))
+        sent = time.monotonic() - t0
+        await wait_drained(s, groups, procs)
+        res.seconds = time.monotonic() - t0
+        res.cpu = sum(p.cpu() - c for p, c in zip(procs, cpu0))
+        res.extra["per_process"] = [p.cpu() - c for p, c in zip(procs, cpu0)]
+        log(f"{name}: sent {res.messages:,} in {sent:.1f}s; caught up after {res.seconds:.1f}s")
+    finally:
+        if profiler is not None:
+            profiler.wait()
+        for p in reversed(procs):
+            p.stop()
+    valid = [x for x in warm + subs if x.kind != "malformed"]
+    counts = clickhouse_counts(s)
+    expected = len({x.review_id for x in valid})
+    res.ok = counts["reviews"][0] == counts["reviews"][1] == expected and \
+        counts["ticket_events"][0] == counts["ticket_events"][1]
+    res.note = (f"reviews {counts['reviews'][0]:,} (expected {expected:,}), ticket_events "
+                f"{counts['ticket_events'][0]:,}, dead_letters {counts['dead_letters'][0]:,}")
+    if not (args.keep or args.profile):
+        shutil.rmtree(s.data_dir, ignore_errors=True)
+    return res
+
+
+async def raw_hop(broker: Broker, args, subs) -> Result:
+    """The ceiling: consume the messages and produce each to another topic, no work in between;
+    per fetched batch, await delivery then commit (what any at-least-once hop must do)."""
+    s, _ = run_settings(broker, "hop", args.partitions)
+    source, sink = s.topic("hop.in"), s.topic("hop.out")
+    admin = kafka.admin(s)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, num_partitions=s.partitions, replication_factor=1) for t in (source, sink)])
+    finally:
+        await admin.close()
+    n = await produce_all(s, source, ((x.key, x.value) for x in subs))
+    consumer = kafka.consumer(s, source, group_id=f"{s.app_id}-rawhop", auto_offset_reset="earliest",
+                              max_poll_records=10_000, fetch_max_bytes=50 * 1024 * 1024,
+                              max_partition_fetch_bytes=8 * 1024 * 1024)
+    producer = kafka.producer(s, linger_ms=5, max_batch_size=512 * 1024)
+    await producer.start()
+    await consumer.start()
+    cpu0 = time.process_time()
+    try:
+        done, t0 = 0, time.monotonic()
+        while done < n:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            futures = []
+            for tp, records in batches.items():
+                for rec in records:
+                    futures.append(await producer.send(sink, key=rec.key, value=rec.value, partition=tp.partition))
+                done += len(records)
+            if futures:
+                await asyncio.gather(*futures)
+                await consumer.commit()
+        return Result("hop", messages=n, seconds=time.monotonic() - t0, cpu=time.process_time() - cpu0)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        shutil.rmtree(s.data_dir, ignore_errors=True)
+
+
+def first_ids(subs, n: int) -> set[str]:
+    ids: list[str] = []
+    seen: set[str] = set()
+    for x in subs:
+        if x.kind != "malformed" and x.review_id not in seen:
+            seen.add(x.review_id)
+            ids.append(x.review_id)
+    return set(ids[:n])
+
+
+def report(results: list[Result], reviews: int) -> None:
+    ours = next((r for r in results if r.name in ("split", "one")), None)
+    label = {"one": "haocha worker (one process)", "split": "haocha worker + haocha sink",
+             "split2": "2 x haocha worker + haocha sink",
+             "baseline": "before (Faust agents, baseline)", "hop": "raw aiokafka hop (ceiling)"}
+    print(f"\n{max(r.messages for r in results):,} messages ({reviews:,} reviews + simulator resends/malformed), "
+          f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")
+    print(f"{'run':34} {'messages':>9} {'seconds':>8} {'reviews/s':>10} {'CPU us/review':>14} {'vs ours':>8}  counts")
+    for r in results:
+        ratio = r.rate / ours.rate if ours else float("nan")
+        per = " + ".join(f"{c * 1e6 / r.messages:,.0f}" for c in r.extra.get("per_process", [])) if len(r.extra.get("per_process", [])) > 1 else ""
+        counts = ("OK " if r.ok else "MISMATCH ") + r.note
+        print(f"{label[r.name]:34} {r.messages:9,} {r.seconds:8.1f} {r.rate:10,.0f} {r.cpu * 1e6 / r.messages:14,.0f} {ratio:8.2f}  "
+              f"{counts}{f' (CPU {per})' if per else ''}")
+
+
 async def main_async(args) -> int:
     with Broker() as broker:
-        run = uuid.uuid4().hex[:6]
-        data_dir = Path(tempfile.mkdtemp(prefix=f"haocha-bench-{run}-"))
-        env = dict(os.environ, HAOCHA_KAFKA_BOOTSTRAP=broker.bootstrap, HAOCHA_TOPIC_PREFIX=f"bench{run}",
-                   HAOCHA_APP_ID=f"haocha-bench{run}", HAOCHA_DATA_DIR=str(data_dir),
-                   HAOCHA_API_PORT=str(free_port()), HAOCHA_GATEWAY_PORT=str(free_port()),
-                   HAOCHA_DEADLINE_SWEEP_SECONDS="0", HAOCHA_CLICKHOUSE_DSN="")
-        s = Settings(kafka_bootstrap=broker.bootstrap, topic_prefix=f"bench{run}", app_id=f"haocha-bench{run}",
-                     data_dir=data_dir, deadline_sweep_seconds=0, clickhouse_dsn="",
-                     **({"partitions": int(os.environ["HAOCHA_PARTITIONS"])} if "HAOCHA_PARTITIONS" in os.environ else {}))
-        await ensure_topics(s)
+        s, _ = run_settings(broker, "gen", args.partitions)
         deps = build_deps(s)
         warm = list(generate(TrafficPlan(month="2021-04", reviews=args.warmup, seed=7), deps.directory, deps.calendar))
         subs = list(generate(TrafficPlan(month="2021-05", reviews=args.reviews), deps.directory, deps.calendar))
-        log(f"prefix bench{run}, data {data_dir}, {len(subs):,} messages for {args.reviews:,} reviews")
-        submitted = s.topic(REVIEWS_SUBMITTED.name)
-
-        worker = Worker(env, data_dir / "worker.log")
-        worker.start()
-        profiler = None
-        try:
-            t0 = time.monotonic()
-            await produce_all(s, submitted, ((x.key, x.value) for x in warm))
-            await wait_worker(s, worker)
-            log(f"worker up and warm ({len(warm):,} messages) in {time.monotonic() - t0:.1f}s")
-            start_offsets = await end_offsets(s, submitted)
-
-            if args.profile:
-                out = data_dir / "profile.txt"
-                profiler = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p",
-                                             str(worker.proc.pid), "-d", str(int(args.profile)), "-f", "raw", *os.environ.get("BENCH_PYSPY_ARGS", "").split(),
-                                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                log(f"py-spy profile of the worker -> {out}")
-            cpu0 = cpu_seconds(worker.proc.pid)
-            t0 = time.monotonic()
-            n = await produce_all(s, submitted, ((x.key, x.value) for x in subs))
-            sent_s = time.monotonic() - t0
-            await wait_worker(s, worker)
-            worker_s = time.monotonic() - t0
-            worker_cpu = cpu_seconds(worker.proc.pid) - cpu0
-            log(f"sent {n:,} in {sent_s:.1f}s; worker caught up after {worker_s:.1f}s")
-        finally:
-            if profiler is not None:
-                profiler.wait()
-            worker.stop()
-
-        valid = [x for x in warm + subs if x.kind != "malformed"]
-        counts = clickhouse_counts(s)
-        expected_reviews = len({x.review_id for x in valid})
-        ok = counts["reviews"][0] == counts["reviews"][1] == expected_reviews \
-            and counts["ticket_events"][0] == counts["ticket_events"][1]
-
-        base_s = await raw_hop(s, submitted, start_offsets, n)
-        lag = await group_lag(s, s.app_id, [s.topic(p.name) for p in PIPELINE])
-
-        rate, base_rate = n / worker_s, n / base_s
-        print(f"messages                 {n:,} ({args.reviews:,} reviews + simulator resends/malformed)")
-        print(f"worker end to end        {worker_s:6.1f} s  {rate:10,.0f} reviews/s   (send took {sent_s:.1f} s)")
-        print(f"worker CPU               {worker_cpu:6.1f} s  ({worker_cpu / worker_s:.0%} of one core; "
-              f"{worker_cpu * 1e6 / n:,.0f} us per message; load average {os.getloadavg()[0]:.1f})")
-        print(f"raw aiokafka hop         {base_s:6.1f} s  {base_rate:10,.0f} msgs/s    (consume+produce, acks=all)")
-        print(f"worker / raw hop         {rate / base_rate:6.2f}")
-        print(f"clickhouse reviews       {counts['reviews'][0]:,} rows (expected {expected_reviews:,}) "
-              f"ticket_events {counts['ticket_events'][0]:,} dead_letters {counts['dead_letters'][0]:,} "
-              f"-> {'OK' if ok else 'MISMATCH'}; remaining lag {sum(lag.values())}")
-        if not args.profile and not args.keep:
-            shutil.rmtree(data_dir, ignore_errors=True)
-        return 0 if ok else 1
+        shutil.rmtree(s.data_dir, ignore_errors=True)
+        log(f"{len(subs):,} messages for {args.reviews:,} reviews; runs: {', '.join(args.runs)}")
+        results = []
+        for name in args.runs:
+            if name == "hop":
+                results.append(await raw_hop(broker, args, subs))
+            elif name == "baseline":
+                keep = first_ids(subs, args.baseline_reviews)
+                part = [x for x in subs if x.review_id in keep or (x.kind == "malformed" and len(keep) == args.reviews)]
+                results.append(await pipeline_run(name, broker, args, warm, part))
+            else:
+                results.append(await pipeline_run(name, broker, args, warm, subs))
+            log(f"{name}: {results[-1].rate:,.0f} reviews/s")
+        report(results, args.reviews)
+        return 0 if all(r.ok for r in results) else 1
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--reviews", type=int, default=50_000)
-    p.add_argument("--warmup", type=int, default=500, help="reviews sent first to get the worker running")
-    p.add_argument("--keep", action="store_true", help="keep the data dir (worker log, stores)")
+    p.add_argument("--reviews", type=int, default=200_000)
+    p.add_argument("--warmup", type=int, default=500, help="reviews sent first to get the pipeline running")
+    p.add_argument("--runs", default="split,one,baseline,hop", type=lambda v: [x.strip() for x in v.split(",") if x.strip()])
+    p.add_argument("--baseline", default=BASELINE_TAG, help="git ref of the baseline run")
+    p.add_argument("--baseline-reviews", type=int, default=20_000,
+                   help="the baseline takes the first reviews of the same traffic (it runs at hundreds/s)")
+    p.add_argument("--partitions", type=int, default=int(os.environ.get("HAOCHA_PARTITIONS", "0")) or None)
+    p.add_argument("--keep", action="store_true", help="keep the data dirs (logs, stores)")
     p.add_argument("--profile", type=int, default=0, help="py-spy the worker for this many seconds")
     args = p.parse_args()
     os.environ.setdefault("TZ", "UTC")

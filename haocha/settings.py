@@ -35,15 +35,15 @@ class Settings(BaseSettings):
     store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     clickhouse_dsn: str = Field("", description="chdb://PATH (embedded, default) or http(s)://user:pw@host:port/db")
     clickhouse_database: str = "haocha"
-    # Per agent: how many messages one step takes, and how long it waits for them. The review and
-    # ticket agents wait briefly: a batch costs two broker round trips whatever its size, and all
-    # agents share one fetcher, so waiting for a full batch mostly waits for the other agents.
-    review_batch: int = Field(2000, ge=1, description="reviews taken per step by intake and classify")
-    review_flush_seconds: float = Field(0.05, gt=0)
+    # Per batch: how many messages one step takes. The review hop takes what one fetch returns (up
+    # to review_batch); the ticket agent (Faust) waits briefly for more; the ClickHouse writer
+    # gathers rows for up to sink_flush_seconds, since an insert's cost is mostly per insert.
+    review_batch: int = Field(5000, ge=1, description="reviews per batch of the review hop")
     ticket_batch: int = Field(2000, ge=1, description="commands taken per step by the ticket agent")
     ticket_flush_seconds: float = Field(0.05, gt=0)
-    sink_batch: int = Field(5000, ge=1, description="rows per ClickHouse insert (every sink agent)")
-    sink_flush_seconds: float = Field(1.0, gt=0)
+    sink_batch: int = Field(20000, ge=1, description="rows per ClickHouse insert batch of the writer")
+    sink_flush_seconds: float = Field(1.0, gt=0, description="how long a writer batch may gather rows")
+    sink_in_worker: bool = Field(True, description="the worker runs the ClickHouse writer (and owns the store)")
     progress_seconds: float = Field(30.0, ge=0, description="a progress line in the worker's log this often; 0 = none")
     # Restart readiness: a worker restarted after a crash rejoins its consumer group under the same
     # static instance id and takes its partitions back at once, instead of waiting for the dead
@@ -173,6 +173,14 @@ class Settings(BaseSettings):
     @property
     def worker_url(self) -> str:
         return self.api_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def review_group(self) -> str:
+        return f"{self.app_id}-reviews"
+
+    @property
+    def writer_group(self) -> str:
+        return f"{self.app_id}-writer"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}.{name}"

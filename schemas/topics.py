@@ -31,8 +31,12 @@ class TopicSpec:
         return cfg
 
 
-REVIEWS_SUBMITTED = TopicSpec("reviews.submitted", 30 * DAY_MS, keyed_by="anything (raw terminal input)")
-REVIEWS_ACCEPTED = TopicSpec("reviews.accepted", 7 * DAY_MS, keyed_by="hall_id")
+# Keyed by hall (the gateway and the simulator do): a review is classified in its hall's partition,
+# and one keyed otherwise is forwarded there first.
+REVIEWS_SUBMITTED = TopicSpec("reviews.submitted", 30 * DAY_MS, keyed_by="hall_id (raw terminal input)")
+# The review hop's state (counting-rule guard, alert window counts) per partition of the submitted
+# reviews: compacted, one record per key and batch.
+REVIEW_STATE = TopicSpec("reviews.state", FOREVER, compact=True, keyed_by="guard or window key (partition = its hall's)")
 REVIEWS_CLASSIFIED = TopicSpec("reviews.classified", FOREVER, keyed_by="hall_id")
 DEAD_LETTERS = TopicSpec("deadletter", FOREVER, keyed_by="source key")
 TICKET_COMMANDS = TopicSpec("tickets.commands", 7 * DAY_MS, keyed_by="ticket_id")
@@ -43,6 +47,6 @@ ALERTS = TopicSpec("alerts", FOREVER, keyed_by="window_id")
 TERMINALS = TopicSpec("terminals", FOREVER, compact=True, keyed_by="terminal_id")
 
 ALL = (
-    REVIEWS_SUBMITTED, REVIEWS_ACCEPTED, REVIEWS_CLASSIFIED, DEAD_LETTERS,
+    REVIEWS_SUBMITTED, REVIEW_STATE, REVIEWS_CLASSIFIED, DEAD_LETTERS,
     TICKET_COMMANDS, TICKET_EVENTS, TICKET_STATE, TICKET_OUTCOMES, ALERTS, TERMINALS,
 )

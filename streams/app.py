@@ -1,15 +1,15 @@
-"""The Faust application: topics, tables and agents, declared once from the settings.
+"""The Faust application: the ticket agent and its table, the deadline sweep timer, the HTTP API,
+and the lifecycle the batch hops (streams/hops.py) run in.
+
+The review hop and the ClickHouse writer are not Faust agents: they move tens of thousands of
+records per second, where Faust's per-message consumer path cost more than the work
+(docs/performance.md); they run on plain aiokafka in batches (streams/kafka_batch.py).
 
 Agents are thin: decode, call the pure domain, emit, and await delivery of what they emitted
 before their batch is acknowledged. Faust flushes the producer (table changelogs included) before
 it commits offsets, so after a crash a batch is at worst processed again, and the domain and the
-sinks are written to make that harmless.
-
-Throughput (docs/performance.md): agents take events in batches and hand pre-serialised bytes
-straight to the producer (`Outbox`), not through `Topic.send`, whose per-message FutureMessage /
-Channel machinery cost more than the domain work. The producer batches big (a batch per partition
-holds hundreds of reviews instead of Faust's default 16 KB) and fetches are big, so one Kafka round
-trip carries a whole agent batch.
+sinks are written to make that harmless. Agents hand pre-serialised bytes straight to the
+producer (`Outbox`), not through `Topic.send`, whose per-message machinery cost more than the work.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from functools import cached_property
 from typing import Any
 
 import faust
-from faust.transport.consumer import CONSUMER_FETCHING, Consumer as _FaustConsumer
 from faust.types import TP
 from faust.streams import _current_event
 
@@ -97,11 +96,10 @@ class StreamApp:
             consumer_group_instance_id=s.group_instance_id,
             broker_session_timeout=s.broker_session_seconds,
             broker_heartbeat_interval=min(3.0, s.broker_session_seconds / 4),
-            # Every agent's queue must hold more than its batch: all agents share one fetcher, and
-            # when a queue is full the fetcher blocks for every topic. A sink taking 5000 rows
-            # from a 4096-message queue waited its whole `within` each time and stalled the rest.
-            stream_buffer_maxsize=4 * max(s.review_batch, s.ticket_batch, s.sink_batch),
-            broker_max_poll_records=2 * max(s.review_batch, s.ticket_batch, s.sink_batch),
+            # The ticket agent's queue must hold more than its batch: when a queue is full the
+            # shared fetcher blocks for every topic.
+            stream_buffer_maxsize=4 * s.ticket_batch,
+            broker_max_poll_records=2 * s.ticket_batch,
             consumer_max_fetch_size=4 * 1024 * 1024,  # per partition and fetch (default 1 MB)
             # The producer is the hot spot. aiokafka keeps one batch open per partition and, when it
             # is full, makes `send` wait for the in-flight request: with the 16 KB default (about 15
@@ -119,27 +117,16 @@ class StreamApp:
         self.app.producer.buffer.max_messages = max(100, s.review_batch * 4)
         raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
         topic = lambda spec: self.app.topic(s.topic(spec.name), partitions=s.partitions, **raw)  # noqa: E731
-        self.submitted = topic(t.REVIEWS_SUBMITTED)
-        self.accepted = topic(t.REVIEWS_ACCEPTED)
-        self.classified = topic(t.REVIEWS_CLASSIFIED)
         self.dead_letters = topic(t.DEAD_LETTERS)
         self.commands = topic(t.TICKET_COMMANDS)
         self.events = topic(t.TICKET_EVENTS)
         self.outcomes = topic(t.TICKET_OUTCOMES)
         self.ticket_state = topic(t.TICKET_STATE)
         self.alerts = topic(t.ALERTS)
-        # Counting-rule memory (review ids, case numbers, terminal presses), partitioned like the
-        # accepted-reviews topic (by hall).
-        self.guard = self.app.Table("review-guard", default=None, partitions=s.partitions,
-                                    key_type=str, value_type=None)
         # Ticket state: a fold of the ticket's events, partitioned like the command topic.
         self.tickets = self.app.Table("tickets", default=None, partitions=s.partitions,
                                       key_type=str, value_type=None)
-        # More work on each batch of classified reviews, done by the one agent that consumes the
-        # topic (the review sink): `async fn(events, docs)`, docs being the JSON of each event as
-        # dicts. Faust delivers a message to every agent of its topic one by one, so one consumer
-        # instead of two halves that cost. A hook delivers what it emits before it returns.
-        self.on_classified: list = []
+        self.hops = None  # streams.hops.HopsService: the batch hops, run in this app's lifecycle
 
 
 def as_current(event: faust.EventT) -> None:
@@ -203,109 +190,6 @@ async def write_table(table: faust.Table, items: dict[Any, tuple[Any, faust.Even
                               and store.set_persisted_offset(TP(name, p), f.result().offset))
 
 
-class _Resumed:
-    """The rest of a coroutine whose first step already ran and yielded `first` (a future, or None
-    for a bare `sleep(0)`): awaiting this drives the coroutine on as if it had never been split."""
-
-    __slots__ = ("_coro", "_first")
-
-    def __init__(self, coro, first):
-        self._coro, self._first = coro, first
-
-    def __await__(self):
-        coro, y = self._coro, self._first
-        while True:
-            try:
-                sent = yield y
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # cancellation, thrown in by the task: pass it on
-                try:
-                    y = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    y = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
-
-
-async def _drain_messages(self, fetcher) -> None:  # pragma: no cover - runs inside the worker
-    """`faust.transport.consumer.Consumer._drain_messages` (faust-streaming 0.15.3), with one change:
-    a message's callback (the conductor's `on_message`) starts eagerly, in the drain loop itself.
-
-    Faust awaits each message's callback through `wait_first(callback, suspend_flow.wait())`, which
-    makes four tasks and an `asyncio.wait` per message: the biggest single cost of the consumer path
-    (docs/performance.md). Almost always the callback finishes without ever waiting (it decodes the
-    message and puts it on the agents' queues). Only when it does wait (a full queue, flow control,
-    the producer buffer) is the rest of it raced against `suspend_flow` exactly as Faust does, so a
-    rebalance still interrupts a blocked callback. Exceptions propagate as before."""
-    callback = self.callback
-    getmany = self.getmany
-    consumer_should_stop = self._stopped.is_set
-    fetcher_should_stop = fetcher._stopped.is_set
-    get_read_offset = self._read_offset.__getitem__
-    set_read_offset = self._read_offset.__setitem__
-    set_flag, unset_flag = self.diag.set_flag, self.diag.unset_flag
-    commit_every = self._commit_every
-    acks_enabled_for = self.app.topics.acks_enabled_for
-    yield_every, num_since_yield = 100, 0
-    sleep = asyncio.sleep
-    try:
-        while not (consumer_should_stop() or fetcher_should_stop()):
-            set_flag(CONSUMER_FETCHING)
-            ait = getmany(timeout=1.0)
-            await self.sleep(0)
-            if not self.should_stop:
-                async for tp, message in ait:
-                    num_since_yield += 1
-                    if num_since_yield > yield_every:
-                        await sleep(0)
-                        num_since_yield = 0
-                    offset = message.offset
-                    r_offset = get_read_offset(tp)
-                    if r_offset is None or offset >= r_offset:
-                        gap = offset - (r_offset or 0)
-                        if gap > 1 and r_offset:
-                            if acks_enabled_for(message.topic):
-                                await self._add_gap(tp, r_offset + 1, offset)
-                        if commit_every is not None:
-                            if self._n_acked >= commit_every:
-                                self._n_acked = 0
-                                await self.commit()
-                        coro = callback(message)
-                        try:
-                            first = coro.send(None)
-                        except StopIteration:
-                            pass  # done without waiting: the common case
-                        else:
-                            await self.wait_first(_Resumed(coro, first), self.suspend_flow.wait())
-                        set_read_offset(tp, offset)
-                    else:
-                        self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r", offset, message.key, message.value)
-                unset_flag(CONSUMER_FETCHING)
-    except self.consumer_stopped_errors:
-        if self.transport.app.should_stop:
-            self.log.info("Broker stopped consumer, shutting down...")
-            return
-        raise
-    except asyncio.CancelledError:
-        if self.transport.app.should_stop:
-            self.log.info("Consumer shutting down for user cancel.")
-            return
-        raise
-    except Exception as exc:
-        self.log.exception("Drain messages raised: %r", exc)
-        raise
-    finally:
-        unset_flag(CONSUMER_FETCHING)
-
-
-_FaustConsumer._drain_messages = _drain_messages
-
-
 # Exit code of a worker that stopped itself because an agent failed on a batch.
 EXIT_AGENT_FAILED = 70
 
@@ -321,5 +205,10 @@ def fail_stop(agent: str):
         yield
     except Exception:
         log.critical("agent %s failed on a batch; the worker exits without committing it", agent, exc_info=True)
-        logging.shutdown()
-        os._exit(EXIT_AGENT_FAILED)
+        exit_failed()
+
+
+def exit_failed(_reason: str = "") -> None:
+    """Stop the process at once: no `finally`, no flush, no commit (crash-only)."""
+    logging.shutdown()
+    os._exit(EXIT_AGENT_FAILED)

@@ -3,8 +3,9 @@ the log sees that reviews flow, how many became tickets and whether the worker k
 
     progress: 1,204 reviews in (+310), 1,198 classified, 97 bad reviews counted -> tickets (+21), 2 dead letters, lag 0
 
-Counts are this process's since it started (its partitions); the lag is what its consumer has not
-read yet of the partitions assigned to it (the broker's high-water mark minus the read offset).
+Counts are this process's review hop's since it started (its partitions); the lag is what the hop
+has not processed yet of the partitions assigned to it (the broker's high-water mark minus the
+offset after its last batch).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from schemas.review import BAD_RATINGS
 from streams.app import StreamApp
 
 log = logging.getLogger("haocha.progress")
@@ -37,30 +37,11 @@ def register(sa: StreamApp) -> None:
     interval = sa.deps.settings.progress_seconds
     if not interval:
         return
-    seen = Counts()
     last = Counts()
-    own = sa.deps.settings.topic_prefix + "."
-    submitted, dead = sa.submitted.get_topic_name(), sa.dead_letters.get_topic_name()
-
-    async def count(events: list, docs: list[dict]) -> None:
-        seen.classified += len(docs)
-        seen.tickets += sum(1 for c in docs if c["counted"] and c["review"]["rating"] in BAD_RATINGS)
-
-    sa.on_classified.append(count)
-
-    def lag() -> int | None:
-        consumer, monitor = sa.app.consumer, sa.app.monitor
-        try:
-            tps = [tp for tp in consumer.assignment() if tp.topic.startswith(own)]
-            return sum(max(0, consumer.highwater(tp) - (monitor.tp_read_offsets.get(tp, -1) + 1)) for tp in tps)
-        except Exception:  # not assigned yet, or rebalancing: say "unknown", never fail the timer
-            return None
 
     @sa.app.timer(interval, name="progress")
     async def progress() -> None:
         nonlocal last
-        received = sa.app.monitor.messages_received_by_topic
-        now = Counts(reviews_in=received[submitted], classified=seen.classified, tickets=seen.tickets,
-                     dead_letters=received[dead], lag=lag())
+        now = sa.hops.progress()  # the review hop's counts (streams/review_hop.py)
         log.info(now.line(last))
         last = now

@@ -142,7 +142,7 @@ def test_worker_stopped_mid_stream_loses_and_doubles_nothing(make_settings, star
     while time.monotonic() < deadline:
         from haocha.adapters.kafka import group_lag
 
-        lag = asyncio.run(group_lag(s, s.app_id, [s.topic(REVIEWS_SUBMITTED.name)]))
+        lag = asyncio.run(group_lag(s, s.review_group, [s.topic(REVIEWS_SUBMITTED.name)]))
         if sum(lag.values()) < len(subs) * 0.7:
             break
         time.sleep(0.2)

@@ -29,35 +29,48 @@ def test_progress_line_says_what_flows():
     assert Counts().line(Counts()).endswith("lag unknown")
 
 
-def test_progress_counts_the_classified_batches(monkeypatch):
-    from streams import progress
-
-    monkeypatch.setattr(logging.getLogger("haocha.progress"), "level", logging.INFO)
-    hooks, timers = [], []
-    app = SimpleNamespace(timer=lambda interval, name: (lambda fn: timers.append((interval, fn)) or fn))
-    topic = lambda name: SimpleNamespace(get_topic_name=lambda: name)  # noqa: E731
-    sa = SimpleNamespace(on_classified=hooks, app=app, submitted=topic("p.reviews.submitted"),
-                         dead_letters=topic("p.deadletter"),
-                         deps=SimpleNamespace(settings=SimpleNamespace(progress_seconds=30, topic_prefix="p")))
-    progress.register(sa)
-    assert [t[0] for t in timers] == [30]
-    docs = [{"counted": True, "review": {"rating": 1}}, {"counted": True, "review": {"rating": 5}},
-            {"counted": False, "review": {"rating": 2}}]
+def test_progress_counts_what_the_review_hop_did(monkeypatch, tmp_path):
     import asyncio
 
-    asyncio.run(hooks[0]([], docs))
+    import orjson
+
+    from apps.bootstrap import build_deps
+    from haocha.settings import Settings
+    from streams import progress
+    from streams.partition_state import StagedView
+    from streams.review_hop import ReviewHop
+
+    monkeypatch.setattr(logging.getLogger("haocha.progress"), "level", logging.INFO)
+    s = Settings(topic_prefix="p", partitions=1, data_dir=tmp_path)
+    deps = build_deps(s)
+    hop = ReviewHop(deps, {s.topic(n): 1 for n in ("reviews.submitted", "reviews.classified", "tickets.commands",
+                                                    "alerts", "deadletter", "reviews.state")}, tmp_path, None)
+    out = SimpleNamespace(send=lambda *a, **k: 0)
+    review = lambda rid, rating, case: orjson.dumps({  # noqa: E731
+        "review_id": rid, "case_no": case, "channel": "pad", "hall_id": "H-CY", "window_id": "H-CY-W01",
+        "rating": rating, "happened_at": "2021-05-06T10:00:00+08:00", "received_at": "2021-05-06T10:00:03+08:00",
+        "terminal_id": "T1"})
+    state = StagedView({})
+    for i, raw in enumerate([review("a", 1, "C1"), review("b", 5, "C2"), review("c", 2, "C1"), b"{garbage"]):
+        hop.counts.reviews_in += 1
+        hop._one(SimpleNamespace(key=b"H-CY", value=raw, offset=i), 0, state, out, deps.clock.now(), b'"x"')
+    timers = []
+    app = SimpleNamespace(timer=lambda interval, name: (lambda fn: timers.append((interval, fn)) or fn))
+    sa = SimpleNamespace(app=app, deps=SimpleNamespace(settings=s),
+                         hops=SimpleNamespace(progress=lambda: hop.counts))
+    progress.register(sa)
+    assert [t[0] for t in timers] == [30]
     records = []
     handler = logging.Handler()
     handler.emit = records.append
     logging.getLogger("haocha.progress").addHandler(handler)
     try:
-        app.monitor = SimpleNamespace(messages_received_by_topic={"p.reviews.submitted": 3, "p.deadletter": 0},
-                                      tp_read_offsets={})
-        app.consumer = SimpleNamespace(assignment=lambda: set(), highwater=lambda tp: 0)
         asyncio.run(timers[0][1]())
     finally:
         logging.getLogger("haocha.progress").removeHandler(handler)
-    assert records[0].getMessage().startswith("progress: 3 reviews in (+3), 3 classified, 1 bad reviews counted")
+    # a bad review counted (a ticket), a good one, a second review of case C1 (not counted), garbage
+    assert records[0].getMessage().startswith("progress: 4 reviews in (+4), 3 classified, 1 bad reviews counted "
+                                              "-> tickets (+1), 1 dead letters")
 
 
 def test_console_log_times_carry_their_offset(capsys, monkeypatch):
@@ -83,7 +96,7 @@ def _parser_logging_once():
 def test_spike_alerts_are_logged_in_the_configured_time_zone():
     from datetime import UTC, datetime, timedelta
 
-    from streams.alerts import spike_line
+    from streams.review_hop import spike_line
 
     start = datetime(2021, 5, 12, 2, 0, tzinfo=UTC)
     line = spike_line("H-CY-W05", 4, 5, start, start + timedelta(minutes=15), "Asia/Shanghai")

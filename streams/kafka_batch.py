@@ -1,0 +1,237 @@
+"""Batch hops on plain aiokafka: fetch many records per partition, hand them to a handler as one
+batch, commit the batch's offsets only after everything it emitted is in Kafka (acks=all).
+
+Faust hands an agent one message at a time through queues, tasks and callbacks; at a few hundred
+microseconds per message that machinery, not the platform's work, was the worker's ceiling
+(docs/performance.md). Here a batch costs one `getmany`, one append per output record into the
+producer's record batches (pre-serialised bytes, `Emitter`), one delivery wait and one commit.
+
+Ordering protocol of a batch (the handler's job, the consumer's commit):
+1. the handler emits its output and awaits its delivery;
+2. it writes its state (changelog delivered, then local store);
+3. the consumer commits the batch's offsets.
+A crash anywhere before 3 processes the batch again; the handler must be deterministic on replay.
+
+Rebalances are cooperative with the batch: revoking partitions waits until the batch in flight is
+committed, and a batch whose partitions were revoked meanwhile is dropped, not committed (the new
+owner processes it again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from itertools import count
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.partitioner import murmur2
+from aiokafka.structs import OffsetAndMetadata
+
+from streams import crashpoints
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=65536)
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (Java, aiokafka, Faust) picks for a key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class Emitter:
+    """What one batch emits: records appended straight into one producer record batch per topic
+    partition (no per-record coroutine, future or partitioner call), sent by `flush()`."""
+
+    def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, int]):
+        self._producer = producer
+        self._partitions = partitions
+        self._open: dict[tuple[str, int], object] = {}
+        self._full: list[tuple[str, int, object]] = []
+        self._spread = count()
+
+    def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> int:
+        if partition is None:
+            n = self._partitions[topic]
+            partition = partition_for(key, n) if key else next(self._spread) % n
+        tp = (topic, partition)
+        batch = self._open.get(tp)
+        if batch is None:
+            batch = self._open[tp] = self._producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None) is None:
+            self._full.append((topic, partition, batch))
+            batch = self._open[tp] = self._producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                raise ValueError(f"a record of {len(value)} bytes does not fit a producer batch ({topic})")
+        return partition
+
+    def __len__(self) -> int:
+        return len(self._full) + len(self._open)
+
+    async def delivered(self) -> dict[tuple[str, int], int]:
+        """Send everything emitted so far and wait until Kafka has it (the first failure raises).
+        Returns, per (topic, partition), the offset after the last record written."""
+        batches = self._full + [(t, p, b) for (t, p), b in self._open.items()]
+        self._full, self._open = [], {}
+        if not batches:
+            return {}
+        futures = [await self._producer.send_batch(b, t, partition=p) for t, p, b in batches]
+        metas = await asyncio.gather(*futures)
+        ends: dict[tuple[str, int], int] = {}
+        for (t, p, b), meta in zip(batches, metas):
+            ends[(t, p)] = max(ends.get((t, p), 0), meta.offset + b.record_count())
+        return ends
+
+
+class BatchHandler(Protocol):
+    """A hop's logic. `process` must emit, deliver and save its state before returning."""
+
+    async def assigned(self, partitions: set[TopicPartition]) -> None: ...
+
+    async def revoked(self, partitions: set[TopicPartition]) -> None: ...
+
+    async def process(self, batch: dict[TopicPartition, list]) -> None: ...
+
+
+class BatchConsumer:
+    """One consumer group member: fetch, `handler.process(batch)`, commit; repeat until stopped.
+
+    `batch_records` bounds a batch; `batch_seconds` is how long a batch may keep filling (0: take
+    what one fetch returns). A handler that raises stops the process (`on_failure`) before
+    anything is committed: the batch stays in Kafka for the next owner (crash-only)."""
+
+    def __init__(self, *, name: str, consumer: AIOKafkaConsumer, topics: Iterable[str], handler: BatchHandler,
+                 batch_records: int, batch_seconds: float = 0.0, on_failure: Callable[[str], None],
+                 commit_points: tuple[str, ...] = ()):
+        self.name, self.handler, self.consumer = name, handler, consumer
+        self.topics = list(topics)
+        self.batch_records, self.batch_seconds = batch_records, batch_seconds
+        self._on_failure = on_failure
+        self._before_commit = commit_points
+        self._lock = asyncio.Lock()
+        self._owned: set[TopicPartition] = set()
+        self._read: dict[TopicPartition, int] = {}
+        self._stopping = False
+        self.batches = 0
+        self.records = 0
+
+    @property
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._owned)
+
+    async def start(self) -> None:
+        self.consumer.subscribe(self.topics, listener=_Listener(self))
+        await self.consumer.start()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        async with self._lock:  # the batch in flight finishes (and commits) first
+            await self.consumer.stop()
+
+    async def run(self) -> None:
+        try:
+            while not self._stopping:
+                batch = await self._next_batch()
+                if batch:
+                    await self._process(batch)
+        except Exception as exc:
+            if self._stopping:
+                return
+            log.critical("%s failed on a batch", self.name, exc_info=True)
+            self._on_failure(f"{self.name}: {exc!r}")
+
+    async def _next_batch(self) -> dict[TopicPartition, list]:
+        got = await self.consumer.getmany(timeout_ms=500, max_records=self.batch_records)
+        if not got or self.batch_seconds <= 0:
+            return got
+        n = sum(len(v) for v in got.values())
+        deadline = time.monotonic() + self.batch_seconds
+        while n < self.batch_records and not self._stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            more = await self.consumer.getmany(timeout_ms=int(left * 1000) + 1, max_records=self.batch_records - n)
+            for tp, records in more.items():
+                got.setdefault(tp, []).extend(records)
+                n += len(records)
+        return got
+
+    async def _process(self, batch: dict[TopicPartition, list]) -> None:
+        async with self._lock:
+            # Partitions revoked while the batch was being fetched belong to another member now.
+            batch = {tp: records for tp, records in batch.items() if tp in self._owned and records}
+            if not batch:
+                return
+            await self.handler.process(batch)
+            for point in self._before_commit:
+                crashpoints.reached(point)
+            offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batch.items()}
+            try:
+                await self.consumer.commit(offsets)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The group moved on (a long stall); the new owner processes the batch again,
+                # which the handlers' determinism makes harmless.
+                log.warning("%s: commit refused (%s); the batch will be processed again", self.name, exc)
+            self.batches += 1
+            self.records += sum(len(r) for r in batch.values())
+            for tp, records in batch.items():
+                self._read[tp] = records[-1].offset + 1
+
+    def lag(self) -> int | None:
+        """Records of the assigned partitions not processed yet (None: not known yet)."""
+        try:
+            total = 0
+            for tp in self._owned:
+                high = self.consumer.highwater(tp)
+                if high is None:
+                    return None
+                total += max(0, high - self._read.get(tp, high))
+            return total
+        except Exception:  # rebalancing
+            return None
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, owner: BatchConsumer):
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        o = self.owner
+        async with o._lock:
+            o._owned -= set(revoked)
+            if revoked:
+                await o.handler.revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        o = self.owner
+        async with o._lock:
+            if assigned:
+                await o.handler.assigned(set(assigned))
+            o._owned |= set(assigned)
+        log.info("%s: partitions %s", o.name, sorted((tp.topic, tp.partition) for tp in o._owned))
+
+
+async def topic_partitions(producer: AIOKafkaProducer, topics: Iterable[str]) -> dict[str, int]:
+    return {t: len(await producer.partitions_for(t)) for t in topics}
+
+
+def consumer_options(settings, group: str, instance_id: str | None, batch_records: int) -> dict:
+    """What a batch consumer asks of `haocha.adapters.kafka.consumer`."""
+    session_ms = int(settings.broker_session_seconds * 1000)
+    return dict(
+        group_id=group, group_instance_id=instance_id or None, auto_offset_reset="earliest",
+        max_poll_records=batch_records, fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=50,
+        # Short enough that a crashed member's partitions move within seconds; heartbeats run on
+        # their own task, so a long batch does not miss them.
+        session_timeout_ms=session_ms, heartbeat_interval_ms=max(1000, session_ms // 4), max_poll_interval_ms=300_000)
+
+
+# One record batch per partition per hop batch: 512 KB stays under the broker's 1 MB
+# message.max.bytes; linger is short since `delivered()` hands over whole batches anyway.
+PRODUCER_OPTIONS = dict(linger_ms=2, max_batch_size=512 * 1024, max_request_size=8 * 1024 * 1024)
+

@@ -1,0 +1,200 @@
+"""Keyed state of a batch hop, one RocksDB database per input partition, backed by a compacted
+changelog topic with the same partitions, so a partition that moves to another worker brings its
+state: `open` restores it from the changelog before the partition's first batch.
+
+A batch reads through a `StagedView` (its own earlier updates first, then RocksDB) and stages its
+updates there. Each staged key is written once per batch: changelog records first, delivered, then
+the local database together with how far the changelog is in it. So the local database is never
+ahead of the changelog, and a restore replays only what came after.
+
+A batch's state changes are all-or-nothing, also in the changelog: its records of a partition end
+with a batch-end marker, and a restore applies records only up to the last marker. Records of a
+batch cut short by a crash are ignored (the batch is processed again from the older state). A
+partial batch would break replay: a terminal's press list saved with the batch's later presses but
+without the review id that an earlier press was remembered by classifies that press again against
+presses that came after it. The marker has one key, so compaction keeps the newest one only, and
+nothing before it is dropped that a later record did not replace.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rocksdict import Options, Rdict, WriteBatch
+
+from streams.kafka_batch import Emitter
+
+log = logging.getLogger(__name__)
+
+# Not valid UTF-8, so never a key of ours: the next changelog offset to read after what the
+# database holds, and the key of the batch-end marker in the changelog.
+_NEXT_OFFSET = b"\xff__changelog_next_offset"
+BATCH_END = b"\xff__batch_end"
+
+
+def complete_batches(records) -> tuple[list[tuple[bytes, bytes | None]], int | None]:
+    """The (key, value) records of a changelog read up to its last batch-end marker, and the offset
+    after that marker (None: no marker, nothing to apply)."""
+    applied, pending, next_offset = [], [], None
+    for rec in records:
+        if rec.key == BATCH_END:
+            applied.extend(pending)
+            pending = []
+            next_offset = rec.offset + 1
+        else:
+            pending.append((rec.key, rec.value))
+    return applied, next_offset
+
+
+class StagedView(Mapping):
+    """The state of one partition as the pure domain sees it (a read-only mapping), with this
+    batch's updates staged on top."""
+
+    __slots__ = ("_db", "staged")
+
+    def __init__(self, db: Rdict):
+        self._db = db
+        self.staged: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        v = self.staged.get(key)
+        if v is None:
+            raw = self._db.get(key.encode())
+            v = None if raw is None else orjson.loads(raw)
+        return default if v is None else v
+
+    def __getitem__(self, key: str) -> Any:
+        v = self.get(key)
+        if v is None:
+            raise KeyError(key)
+        return v
+
+    def stage(self, updates: Mapping[str, Any]) -> None:
+        self.staged.update(updates)
+
+    def __iter__(self):  # pragma: no cover - the domain only looks keys up
+        raise TypeError("not iterable")
+
+    def __len__(self) -> int:  # pragma: no cover
+        raise TypeError("no length")
+
+
+class PartitionStates:
+    def __init__(self, root: Path, changelog: str, new_consumer: Callable[[], AIOKafkaConsumer]):
+        """`new_consumer()`: a group-less consumer, to read the changelog with."""
+        self.root, self.changelog, self._new_consumer = Path(root), changelog, new_consumer
+        self._dbs: dict[int, Rdict] = {}
+        self._views: dict[int, StagedView] = {}
+
+    def view(self, partition: int) -> StagedView:
+        return self._views[partition]
+
+    async def open(self, partitions: Iterable[int]) -> None:
+        fresh = [p for p in partitions if p not in self._dbs]
+        for p in fresh:
+            self._dbs[p] = Rdict(str(self._path(p)), _options())
+            self._views[p] = StagedView(self._dbs[p])
+        if fresh:
+            await self._restore(fresh)
+
+    def close(self, partitions: Iterable[int]) -> None:
+        for p in partitions:
+            self._views.pop(p, None)
+            db = self._dbs.pop(p, None)
+            if db is not None:
+                db.close()
+
+    def close_all(self) -> None:
+        self.close(list(self._dbs))
+
+    async def deliver_changelog(self, out: Emitter) -> dict[tuple[str, int], int]:
+        """One changelog record per staged key, delivered. Then `write_local(ends)`."""
+        for p, view in self._views.items():
+            if view.staged:
+                for key, value in view.staged.items():
+                    out.send(self.changelog, key.encode(), orjson.dumps(value), partition=p)
+                out.send(self.changelog, BATCH_END, b"1", partition=p)
+        return await out.delivered()
+
+    def write_local(self, ends: dict[tuple[str, int], int]) -> None:
+        for p, view in self._views.items():
+            if not view.staged:
+                continue
+            wb = WriteBatch(raw_mode=True)
+            for key, value in view.staged.items():
+                wb.put(key.encode(), orjson.dumps(value))
+            end = ends.get((self.changelog, p))
+            if end is not None:
+                wb.put(_NEXT_OFFSET, str(end).encode())
+            self._dbs[p].write(wb)
+            view.staged = {}
+
+    def _apply(self, partition: int, records: list) -> int:
+        """Write the complete batches read so far; keep the rest (in `records`) for later."""
+        puts, next_offset = complete_batches(records)
+        if next_offset is None:
+            return 0
+        wb = WriteBatch(raw_mode=True)
+        for key, value in puts:
+            if value is None:
+                wb.delete(key)
+            else:
+                wb.put(key, value)
+        wb.put(_NEXT_OFFSET, str(next_offset).encode())
+        self._dbs[partition].write(wb)
+        records[:] = [r for r in records if r.offset >= next_offset]
+        return len(puts)
+
+    def _path(self, partition: int) -> Path:
+        path = self.root / f"p{partition}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    async def _restore(self, partitions: list[int]) -> None:
+        consumer = self._new_consumer()
+        await consumer.start()
+        try:
+            tps = [TopicPartition(self.changelog, p) for p in partitions]
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            todo = {}
+            for tp in tps:
+                db = self._dbs[tp.partition]
+                raw = db.get(_NEXT_OFFSET)
+                start = int(raw) if raw is not None else 0
+                if start > ends[tp]:  # the changelog was recreated: the local copy is of another log
+                    log.warning("state of partition %d is ahead of its changelog; restoring it from scratch", tp.partition)
+                    db.close()
+                    shutil.rmtree(self._path(tp.partition), ignore_errors=True)
+                    db = self._dbs[tp.partition] = Rdict(str(self._path(tp.partition)), _options())
+                    self._views[tp.partition] = StagedView(db)
+                    start = 0
+                if start < ends[tp]:
+                    consumer.seek(tp, start)
+                    todo[tp] = start
+            restored = 0
+            read: dict[TopicPartition, list] = {tp: [] for tp in todo}
+            while todo:
+                got = await consumer.getmany(*todo, timeout_ms=1000, max_records=50_000)
+                for tp, records in got.items():
+                    read[tp].extend(records)
+                    restored += self._apply(tp.partition, read[tp])
+                for tp in list(todo):
+                    if await consumer.position(tp) >= ends[tp]:
+                        del todo[tp]
+            if restored:
+                log.info("restored %d state records of partitions %s from %s", restored, partitions, self.changelog)
+        finally:
+            await consumer.stop()
+
+
+def _options() -> Options:
+    opts = Options(raw_mode=True)
+    opts.create_if_missing(True)
+    return opts

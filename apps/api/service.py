@@ -95,8 +95,7 @@ class ApiService(Service):
         return None if raw is None else TicketState.model_validate(raw)
 
     async def _check(self) -> dict:
-        from apps.simulate.pipeline import PIPELINE
-        from haocha.adapters.kafka import group_lag
+        from apps.simulate.pipeline import pipeline_lag
         from sinks.check import check
 
         sa, s = self.stream_app, self.stream_app.deps.settings
@@ -106,7 +105,7 @@ class ApiService(Service):
             return await loop.run_in_executor(sa.deps.store_executor, fn, *args)
 
         async def lag() -> int:
-            return sum((await group_lag(s, s.app_id, [s.topic(t.name) for t in PIPELINE])).values())
+            return sum((await pipeline_lag(s)).values())
 
         return await check(s, run_store, sa.deps.store, lag)
 

@@ -54,6 +54,7 @@ console: install
 	@bash deploy/with-kafka.sh $(VENV)/bin/haocha demo --keep-console
 
 test: install
+	cd console && npm test --silent
 	@HAOCHA_KAFKA_PORT=$(TEST_KAFKA_PORT) HAOCHA_KAFKA_CONTROLLER_PORT=$$(( $(TEST_KAFKA_PORT) + 1 )) \
 	 HAOCHA_KAFKA_DATA=$(CURDIR)/.run/kafka-test HAOCHA_TEST_KAFKA=127.0.0.1:$(TEST_KAFKA_PORT) \
 	 HAOCHA_REQUIRE_KAFKA=1 \

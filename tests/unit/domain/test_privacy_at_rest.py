@@ -71,7 +71,7 @@ def test_the_store_masks_free_text_even_of_old_messages():
 
 
 def test_ticket_event_rows_mask_the_comment_and_the_phone():
-    from tests.unit.test_tickets_domain import Ticket
+    from tests.unit.domain.test_tickets_domain import Ticket
 
     tk = Ticket()
     opened = tk.events[0]

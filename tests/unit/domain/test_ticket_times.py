@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from schemas import tickets as t
-from tests.unit.test_tickets_domain import (
+from tests.unit.domain.test_tickets_domain import (
     APPEAL, ASSIGN, CLOSE, EXPLAIN, FEEDBACK, OFFICER, OPENED_AT, REACHED, RECTIFY, SUPERVISOR, Ticket)
 
 HOUR = timedelta(hours=1)

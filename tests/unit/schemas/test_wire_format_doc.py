@@ -12,7 +12,7 @@ from haocha.domain.intake import parse_submission
 from haocha.settings import PACKAGE_DATA
 from schemas.review import ReviewSubmitted
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "wire-format.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "wire-format.md"
 
 
 def test_the_documented_review_is_accepted_today():

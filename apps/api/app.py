@@ -98,6 +98,10 @@ async def show_ticket(request: web.Request) -> web.Response:
             ticket, source = state_view(state), "worker-table"
     if ticket is None:
         ticket = await ctx.reader.get(tid)
+    if ticket is None:  # not in the store yet (the sink lags a batch): the worker's table knows it
+        state = ctx.local_state(tid)
+        if state is not None:
+            ticket, source = state_view(state), "worker-table"
     if ticket is None:
         return error(404, f"no ticket {tid}")
     if not _can_see(actor, ticket["department_id"]):

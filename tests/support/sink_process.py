@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from apps.simulate.worker_process import stop_process
 from haocha.settings import Settings
 
 
@@ -25,14 +26,7 @@ class SinkProcess:
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
+        return stop_process(self.proc, sig, timeout)
 
     def logs(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""

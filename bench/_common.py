@@ -10,6 +10,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# The bench-only dependencies (pyproject's `bench` extra: quixstreams, py-spy) live in a venv of
+# their own, made by `make bench`: quixstreams pins pydantic below the project's.
+BENCH_VENV = REPO / ".run" / "bench" / "venv"
 sys.path.insert(0, str(REPO))
 
 from haocha.adapters.net import free_port, reachable  # noqa: E402,F401  (re-exported for the benches)

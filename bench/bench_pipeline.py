@@ -1,6 +1,6 @@
 """End-to-end throughput of the Haocha pipeline, in one run against its same-run references.
 
-    .venv/bin/python bench/bench_pipeline.py [--reviews N] [--runs one,split,baseline,hop]
+    .venv/bin/python bench/bench_pipeline.py [--reviews N] [--runs split,one,quix,baseline,hop]
                                              [--baseline REF] [--keep] [--profile SECONDS]
 
 Every run gets the very same simulated traffic (N reviews plus the simulator's resends, second
@@ -10,6 +10,9 @@ reviews, repeat presses and garbage) on a fresh topic prefix, consumer groups an
 - `split`    `haocha worker` (HAOCHA_SINK_IN_WORKER=false) and `haocha sink` side by side, the
              deployment for more than one core;
 - `split2`   two workers (one consumer group per role) and `haocha sink`;
+- `quix`     the same job written idiomatically in Quix Streams (bench/quix_job.py: intake, the
+             counting rules and spike windows in its RocksDB State, the ticket decisions, Kafka
+             outputs and a ClickHouse BatchingSink over the same store), one process;
 - `baseline` the pipeline as it was before the batch hops (git REF, default the tag
              `throughput-base`), run from a `git worktree` of that commit;
 - `hop`      one raw aiokafka consume+produce hop over the same messages, no work (the ceiling).
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import shutil
 import signal
@@ -38,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, Broker, free_port, log  # noqa: E402
+from _common import BENCH_VENV, REPO, Broker, free_port, log  # noqa: E402
 
 from aiokafka.admin import NewTopic  # noqa: E402
 from aiokafka.errors import GroupCoordinatorNotAvailableError  # noqa: E402
@@ -49,28 +53,31 @@ from apps.simulate.traffic import TrafficPlan, generate  # noqa: E402
 from haocha.adapters import kafka  # noqa: E402
 from haocha.adapters.kafka import ensure_topics, group_lag, produce_all  # noqa: E402
 from haocha.settings import Settings  # noqa: E402
-from schemas.topics import REVIEWS_SUBMITTED  # noqa: E402
+from schemas.topics import REVIEWS_SUBMITTED, TICKET_COMMANDS  # noqa: E402
 
 BASELINE_TAG = "throughput-base"
 
 
 class Process:
-    """A `haocha` subcommand in a subprocess with the run's settings; SIGTERM (then SIGKILL)."""
+    """A `haocha` subcommand (or, with `argv`, any Python command line) in a subprocess with the
+    run's settings; SIGTERM (then SIGKILL)."""
 
-    def __init__(self, args: list[str], env: dict, logfile: Path, cwd: Path = REPO):
+    def __init__(self, args: list[str], env: dict, logfile: Path, cwd: Path = REPO, argv: list[str] | None = None):
         self.args, self.env, self.logfile, self.cwd = args, env, logfile, cwd
+        self.argv = argv or [sys.executable, "-m", "apps.cli", *args]
+        self.label = " ".join(args) if argv else f"haocha {' '.join(args)}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Process":
         with open(self.logfile, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli", *self.args], env=self.env, cwd=self.cwd,
+            self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd,
                                          stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     def check(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
             tail = self.logfile.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"`haocha {' '.join(self.args)}` exited with {self.proc.returncode}:\n{tail}")
+            raise RuntimeError(f"`{self.label}` exited with {self.proc.returncode}:\n{tail}")
 
     def cpu(self) -> float:
         """User + system CPU seconds of the process (all threads), from /proc (Linux)."""
@@ -87,7 +94,7 @@ class Process:
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            log(f"`haocha {self.args[0]}` did not stop on SIGTERM; killing it")
+            log(f"`{self.label}` did not stop on SIGTERM; killing it")
             self.proc.kill()
             self.proc.wait()
 
@@ -147,7 +154,8 @@ def clickhouse_counts(s: Settings) -> dict:
     store = ClickHouseStore(s.dsn, s.clickhouse_database)
     try:
         out = {}
-        for table, key in (("reviews", "review_id"), ("ticket_events", "event_id"), ("dead_letters", "dl_offset")):
+        for table, key in (("reviews", "review_id"), ("ticket_events", "event_id"), ("dead_letters", "dl_offset"),
+                           ("alerts", "alert_id")):
             out[table] = store.query(f"SELECT count(), uniqExact({key}) FROM {{db}}.{table}")[0]
         return out
     finally:
@@ -163,6 +171,18 @@ def run_settings(broker: Broker, name: str, partitions: int | None) -> tuple[Set
     s = Settings(**values)
     env = dict(os.environ, PYTHONUNBUFFERED="1", **s.as_env())
     return s, env
+
+
+def quix_python() -> str:
+    """An interpreter with quixstreams: this one, or the bench venv's (`make bench` makes it;
+    quixstreams pins pydantic below the project's, so it is kept out of the main venv)."""
+    if importlib.util.find_spec("quixstreams") is not None:
+        return sys.executable
+    python = BENCH_VENV / "bin" / "python"
+    if python.exists():
+        return str(python)
+    raise SystemExit(f"the quix run needs quixstreams: `make bench` installs it into {BENCH_VENV} "
+                     "(pip install -e '.[bench]')")
 
 
 def baseline_tree(ref: str) -> Path:
@@ -182,9 +202,15 @@ async def pipeline_run(name: str, broker: Broker, args, warm, subs) -> Result:
     if name == "baseline":
         cwd, groups = baseline_tree(args.baseline), baseline_groups(s)
     procs = [Process(["worker", "--loglevel", "warning"], env, s.data_dir / "worker.log", cwd)]
+    if name == "quix":
+        group = f"{s.app_id}-quix"
+        groups = {group: [s.topic(REVIEWS_SUBMITTED.name), s.topic(TICKET_COMMANDS.name)]}
+        procs = [Process(["quix_job.py"], env, s.data_dir / "quix.log",
+                         argv=[quix_python(), str(REPO / "bench" / "quix_job.py"), group])]
     if name in ("split", "split2"):
         procs[0].env = dict(env, HAOCHA_SINK_IN_WORKER="false")
-        procs.append(Process(["sink"], env, s.data_dir / "sink.log", cwd))
+        # with the embedded store the writer serves the store's API: a port of its own
+        procs.append(Process(["sink"], dict(env, HAOCHA_API_PORT=str(free_port())), s.data_dir / "sink.log", cwd))
     if name == "split2":  # a second worker in the same consumer groups: its own state dir and API port
         second = s.data_dir / "second"
         second.mkdir()
@@ -227,7 +253,8 @@ async def pipeline_run(name: str, broker: Broker, args, warm, subs) -> Result:
     res.ok = counts["reviews"][0] == counts["reviews"][1] == expected and \
         counts["ticket_events"][0] == counts["ticket_events"][1]
     res.note = (f"reviews {counts['reviews'][0]:,} (expected {expected:,}), ticket_events "
-                f"{counts['ticket_events'][0]:,}, dead_letters {counts['dead_letters'][0]:,}")
+                f"{counts['ticket_events'][0]:,}, dead_letters {counts['dead_letters'][0]:,}, alerts "
+                f"{counts['alerts'][1]:,}")
     if not (args.keep or args.profile):
         shutil.rmtree(s.data_dir, ignore_errors=True)
     return res
@@ -284,7 +311,7 @@ def first_ids(subs, n: int) -> set[str]:
 def report(results: list[Result], reviews: int) -> None:
     ours = next((r for r in results if r.name in ("split", "one")), None)
     label = {"one": "haocha worker (one process)", "split": "haocha worker + haocha sink",
-             "split2": "2 x haocha worker + haocha sink",
+             "split2": "2 x haocha worker + haocha sink", "quix": "Quix Streams, the same job",
              "baseline": "before (Faust agents, baseline)", "hop": "raw aiokafka hop (ceiling)"}
     print(f"\n{max(r.messages for r in results):,} messages ({reviews:,} reviews + simulator resends/malformed), "
           f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")
@@ -324,7 +351,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reviews", type=int, default=200_000)
     p.add_argument("--warmup", type=int, default=500, help="reviews sent first to get the pipeline running")
-    p.add_argument("--runs", default="split,one,baseline,hop", type=lambda v: [x.strip() for x in v.split(",") if x.strip()])
+    p.add_argument("--runs", default="split,one,quix,baseline,hop", type=lambda v: [x.strip() for x in v.split(",") if x.strip()])
     p.add_argument("--baseline", default=BASELINE_TAG, help="git ref of the baseline run")
     p.add_argument("--baseline-reviews", type=int, default=20_000,
                    help="the baseline takes the first reviews of the same traffic (it runs at hundreds/s)")

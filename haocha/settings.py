@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     sink_batch: int = Field(20000, ge=1, description="rows per ClickHouse insert batch of the writer")
     sink_flush_seconds: float = Field(1.0, gt=0, description="how long a writer batch may gather rows")
     sink_in_worker: bool = Field(True, description="the worker runs the ClickHouse writer (and owns the store)")
+    # Whatever reads the store lives where the store opens: the embedded one opens in one process,
+    # so with the writer apart (`haocha sink`) the API and console move there; a server store is
+    # open to every process, and any worker or writer may serve them (docs/deploy.md).
+    sink_api: bool | None = Field(
+        None, description="`haocha sink` serves the HTTP API and console; default: when its store is embedded (chdb://)")
     progress_seconds: float = Field(30.0, ge=0, description="a progress line in the worker's log this often; 0 = none")
     # Restart readiness: a worker restarted after a crash rejoins its consumer group under the same
     # static instance id and takes its partitions back at once, instead of waiting for the dead
@@ -62,7 +67,7 @@ class Settings(BaseSettings):
     resolve_working_days: float = 5.0
     deadline_sweep_seconds: float = Field(60.0, ge=0, description="0 turns the periodic sweep off")
 
-    # HTTP API (served by the worker)
+    # HTTP API (served by the worker; by `haocha sink` when it owns the embedded store)
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     api_url: str = Field("", description="where CLI commands reach the worker; default http://api_host:api_port")
@@ -154,6 +159,11 @@ class Settings(BaseSettings):
     @property
     def dsn(self) -> str:
         return self.clickhouse_dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    @property
+    def embedded_store(self) -> bool:
+        """The store opens in this process (chdb://), not on a server every process may reach."""
+        return self.dsn.startswith("chdb://")
 
     @property
     def group_instance_id(self) -> str | None:

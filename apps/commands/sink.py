@@ -1,6 +1,8 @@
 """`haocha sink`: the ClickHouse writer as its own process (the worker runs it in-process unless
 HAOCHA_SINK_IN_WORKER=false). Several may run against a ClickHouse server (http(s)://) in one
-consumer group; an embedded store (chdb://) opens in one process, so one writer owns it."""
+consumer group; an embedded store (chdb://) opens in one process, so one writer owns it, and it
+serves the HTTP API and console too (whatever reads the store lives where it opens; commands
+still go through Kafka to the workers). HAOCHA_SINK_API says otherwise (docs/deploy.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("sink", help="run the ClickHouse writer (reviews, tickets, alerts, dead letters)")
+    p = sub.add_parser("sink", help="run the ClickHouse writer (reviews, tickets, alerts, dead letters), "
+                                    "and the HTTP API when it owns the embedded store")
     p.set_defaults(func=run)
 
 
@@ -29,16 +32,20 @@ def run(args) -> int:
 async def _serve(s) -> int:
     from apps.bootstrap import build_writer
 
-    hops, store = build_writer(s)
+    parts = build_writer(s)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await hops.start()
-    log.info("ClickHouse writer running (%s)", s.dsn.split("@")[-1])
     try:
+        await parts.hops.start()
+        log.info("ClickHouse writer running (%s)", s.dsn.split("@")[-1])
+        if parts.api is not None:
+            await parts.api.start()
         await stop.wait()
     finally:
-        await hops.stop()  # the batch in flight is written and committed first
-        store.close()
+        if parts.api is not None:
+            await parts.api.stop()  # no new reads or commands
+        await parts.hops.stop()  # the batch in flight is written and committed first
+        parts.store.close()
     return 0

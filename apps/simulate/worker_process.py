@@ -1,4 +1,5 @@
-"""Run `haocha worker` as a child process with given settings (demo, benchmarks, tests)."""
+"""Run `haocha worker` (or `haocha sink`, which serves the API when it owns the embedded store) as a
+child process with given settings (demo, benchmarks, tests)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from haocha.settings import Settings
 
 
 class WorkerProcess:
-    def __init__(self, settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None):
-        self.settings = settings
+    def __init__(self, settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None,
+                 role: str = "worker"):
+        self.settings, self.role = settings, role
         self.url = settings.worker_url
         self.log_path = log_path
         self.env = {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
@@ -26,7 +28,7 @@ class WorkerProcess:
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli", "worker"], env=self.env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli", self.role], env=self.env,
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
@@ -34,7 +36,7 @@ class WorkerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.proc.returncode}; see {self.log_path}")
+                raise RuntimeError(f"{self.role} exited with {self.proc.returncode}; see {self.log_path}")
             try:
                 with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=2) as resp:
                     if resp.status == 200:
@@ -42,7 +44,7 @@ class WorkerProcess:
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
             time.sleep(0.3)
-        raise TimeoutError(f"worker not ready within {timeout:.0f}s; see {self.log_path}")
+        raise TimeoutError(f"{self.role} not ready within {timeout:.0f}s; see {self.log_path}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
         return stop_process(self.proc, sig, timeout)

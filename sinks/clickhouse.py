@@ -5,61 +5,36 @@ time may open a PATH: the worker owns it while it runs), `http(s)://` a server o
 is the same for both. SQL text names the database `{db}` and the time zone `{tz}` (times are stored
 and bucketed in local time); the store puts its own in.
 
-Writes are idempotent: each batch first asks which of its keys are already stored and inserts only
-the rest. One writer per table (the worker's sink) makes that race-free, so a batch replayed after
-a crash adds nothing, and materialized views fed by these tables never count a row twice.
+Writes are idempotent: a batch is staged and ClickHouse adds only the rows whose keys it does not
+hold yet (sinks/staging.py). One writer per key (the sink's consumer group) makes that race-free,
+so a batch replayed after a crash adds nothing, and materialized views fed by these tables never
+count a row twice.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import clickhouse_connect
+import orjson
 
 from haocha.domain.privacy import mask_free_text, mask_phone, mask_phones_in_text
 from haocha.settings import Settings
-from schemas.review import RATING_SCORES, DeadLetter, ReviewClassified
+from schemas.review import DeadLetter, ReviewClassified
 from schemas.tickets import TicketEventEnvelope
+from sinks import staging
+from sinks.staging import STAGE_SETTINGS, Staged
 
 log = logging.getLogger(__name__)
 SCHEMA_FILES = sorted((Path(__file__).parent).glob("*.sql"))
 DEFAULT_TIMEZONE = Settings.model_fields["timezone"].default
-
-REVIEW_COLUMNS = [
-    "review_id", "case_no", "channel", "hall_id", "window_id", "department_id", "staff_id", "item_code",
-    "item_name", "rating", "score", "reasons", "comment", "real_name", "phone_masked", "happened_at",
-    "received_at", "classified_at", "terminal_id", "follow_up_of", "classification", "counted",
-    "ticket_id", "note",
-]
-EVENT_COLUMNS = [
-    "event_id", "ticket_id", "version", "type", "occurred_at", "recorded_at", "actor_id", "actor_role",
-    "command_id", "payload",
-]
-TICKET_COLUMNS = [
-    "ticket_id", "version", "status", "review_id", "hall_id", "window_id", "department_id", "rating", "real_name",
-    "happened_at", "opened_at", "contact_due", "resolve_due", "officer_id", "contact_attempts", "contacted_at",
-    "verdict", "rectified_at", "feedback_at", "explained_at", "closed_at", "resolution", "appeal",
-    "invalidated_reason", "reopen_count", "warned", "escalated",
-]
-ALERT_COLUMNS = ["alert_id", "hall_id", "window_id", "department_id", "window_start", "window_end", "reviews", "bad",
-                 "detected_at"]
-ACK_COLUMNS = ["alert_id", "window_id", "by", "note", "acknowledged_at"]
-DEAD_LETTER_COLUMNS = [
-    "source", "reason", "detail", "raw", "raw_encoding", "sealed", "kafka_key", "kafka_partition", "kafka_offset",
-    "failed_at", "dl_partition", "dl_offset",
-]
-# Keys per "which are stored already" query: the keys are bound into the SQL text, and ClickHouse
-# refuses a query over max_query_size (256 KiB) — 4,000 UUID-sized keys stay well below it.
-KEY_LOOKUP_CHUNK = 4_000
-
 
 class StoreLockedError(RuntimeError):
     pass
@@ -119,73 +94,45 @@ class ClickHouseStore:
             res = self.client.query(self._bind(sql), parameters=parameters)
             return [dict(zip(res.column_names, row)) for row in res.result_rows]
 
-    def _insert_new(self, table: str, columns: list[str], rows: list[list], key_sql: str, keys: list) -> int:
-        if not rows:
+    def _ingest(self, staged: Staged, lines: Sequence[bytes]) -> int:
+        """Stage the batch's JSON lines (each with its `_n`) and store the rows the target lacks."""
+        if not lines:
             return 0
         with self._lock:
-            unique = list(set(keys))
-            present = {
-                r[0]
-                for i in range(0, len(unique), KEY_LOOKUP_CHUNK)
-                for r in self.client.query(
-                    f"SELECT {key_sql} FROM {self.db}.{table} WHERE {key_sql} IN %(keys)s",
-                    parameters={"keys": unique[i:i + KEY_LOOKUP_CHUNK]},
-                ).result_rows
-            }
-            fresh, seen = [], set(present)
-            for k, row in zip(keys, rows):
-                if k not in seen:  # also drops duplicates inside the batch
-                    seen.add(k)
-                    fresh.append(row)
-            if fresh:  # column-oriented: clickhouse-connect serialises a column ~5x faster than rows
-                self.client.insert(f"{self.db}.{table}", [list(col) for col in zip(*fresh)], column_names=columns,
-                                   column_oriented=True)
-            return len(fresh)
+            for sql in staged.prepare_sql(self.db):
+                self.client.command(self._bind(sql))
+            self.client.raw_insert(staged.stage_table(self.db), None, b"\n".join(lines), fmt="JSONEachRow",
+                                   settings=STAGE_SETTINGS)
+            self.client.command(self._bind(staged.fresh_sql(self.db)))
+            self.client.command(self._bind(staged.store_sql(self.db)))
+            return int(self.client.command(self._bind(staged.count_sql(self.db))))
 
     # -- writes -----------------------------------------------------------------------------
-    def write_reviews(self, items: Sequence[ReviewClassified | dict]) -> int:
-        """ReviewClassified models, or their JSON as dicts (`orjson.loads` of the topic's bytes: the
-        worker's sink skips the pydantic parse, the schema was validated upstream)."""
-        rows, keys = [], []
-        for c in items:
-            if isinstance(c, dict):
-                rows.append(review_row_from_dict(c))
-                keys.append(c["review"]["review_id"])
-            else:
-                rows.append(review_row(c))
-                keys.append(c.review.review_id)
-        return self._insert_new("reviews", REVIEW_COLUMNS, rows, "review_id", keys)
+    def write_reviews(self, items: Sequence[ReviewClassified | bytes]) -> int:
+        """ReviewClassified models, or their JSON as reviews.classified holds it (the sink hands the
+        topic's bytes over unparsed: the schema was validated upstream, ClickHouse maps them)."""
+        return self._ingest(staging.REVIEWS, numbered(_json_bytes(c) for c in items))
 
-    def write_ticket_events(self, envs: Sequence[TicketEventEnvelope]) -> int:
-        rows = [event_row(e) for e in envs]
-        return self._insert_new("ticket_events", EVENT_COLUMNS, rows, "event_id", [e.event_id for e in envs])
+    def write_ticket_events(self, envs: Sequence[TicketEventEnvelope | bytes]) -> int:
+        """Envelopes, or their JSON as tickets.events holds it."""
+        return self._ingest(staging.TICKET_EVENTS, numbered(_event_bytes(e) for e in envs))
 
-    def write_ticket_states(self, states: Sequence[dict]) -> int:
+    def write_ticket_states(self, states: Sequence[dict | bytes]) -> int:
         """Snapshots as the ticket agent folded them (TicketState JSON); newest version wins."""
-        rows = [ticket_row(st) for st in states]
-        keys = [f"{st['ticket_id']}:{st['version']}" for st in states]
-        return self._insert_new("tickets", TICKET_COLUMNS, rows,
-                                "concat(ticket_id, ':', toString(version))", keys)
+        return self._ingest(staging.TICKETS, numbered(s if isinstance(s, bytes) else orjson.dumps(s) for s in states))
 
     def write_alert_events(self, envs: Sequence) -> int:
         spikes = [e.event for e in envs if e.event.type == "SpikeDetected"]
         acks = [e.event for e in envs if e.event.type == "AlertAcknowledged"]
-        n = self._insert_new(
-            "alerts", ALERT_COLUMNS,
-            [[a.alert_id, a.hall_id, a.window_id, a.department_id, a.window_start, a.window_end, a.reviews, a.bad,
-              a.detected_at] for a in spikes], "alert_id", [a.alert_id for a in spikes])
-        n += self._insert_new(
-            "alert_acks", ACK_COLUMNS,
-            [[a.alert_id, a.window_id, a.by, a.note, a.acknowledged_at] for a in acks],
-            "concat(alert_id, '|', toString(toUnixTimestamp64Milli(acknowledged_at)))",
-            [f"{a.alert_id}|{int(a.acknowledged_at.timestamp() * 1000)}" for a in acks])
-        return n
+        n = self._ingest(staging.ALERTS, [orjson.dumps(dict(a.model_dump(exclude={"type"}), _n=i))
+                                         for i, a in enumerate(spikes)])
+        return n + self._ingest(staging.ALERT_ACKS, [orjson.dumps(dict(a.model_dump(exclude={"type"}), _n=i))
+                                                    for i, a in enumerate(acks)])
 
     def write_dead_letters(self, items: Sequence[tuple[DeadLetter, int, int]]) -> int:
         """One row per bad input, keyed by its source message (schema.sql: source_key)."""
-        rows = [dead_letter_row(d, p, o) for d, p, o in items]
-        keys = [dead_letter_key(d, p, o) for d, p, o in items]
-        return self._insert_new("dead_letters", DEAD_LETTER_COLUMNS, rows, "source_key", keys)
+        return self._ingest(staging.DEAD_LETTERS, [orjson.dumps(dict(dead_letter_row(d, p, o), _n=n))
+                                                   for n, (d, p, o) in enumerate(items)])
 
     def close(self) -> None:
         with self._lock:
@@ -195,60 +142,38 @@ class ClickHouseStore:
                 log.debug("closing the ClickHouse client failed", exc_info=True)
 
 
-def review_row(c: ReviewClassified) -> list:
-    r = c.review
-    return [
-        r.review_id, r.case_no, r.channel.value, r.hall_id, r.window_id, c.department_id, r.staff_id,
-        r.item_code, mask_phones_in_text(r.item_name), r.rating, RATING_SCORES[r.rating], list(r.reasons),
-        mask_phones_in_text(r.comment),
-        r.is_real_name, mask_phone(r.evaluator.phone), r.happened_at, r.received_at or c.classified_at,
-        c.classified_at, r.terminal_id, r.follow_up_of, c.classification.value, c.counted, c.ticket_id, c.note,
-    ]
+def _json_bytes(c: ReviewClassified | bytes) -> bytes:
+    return c if isinstance(c, bytes) else c.model_dump_json().encode()
 
 
-def _ts(v: str | None) -> datetime | None:
-    return datetime.fromisoformat(v) if v else None
+def numbered(docs: Iterable[bytes]) -> list[bytes]:
+    """JSON objects (a topic's records) as staging lines: each with its place in the batch, `_n`."""
+    out = []
+    for n, doc in enumerate(docs):
+        doc = doc.lstrip()
+        if doc[:1] != b"{":
+            raise ValueError(f"not a JSON object: {doc[:80]!r}")
+        out.append(b'{"_n":%d,%b' % (n, doc[1:]))
+    return out
 
 
-def review_row_from_dict(c: dict) -> list:
-    """`review_row` of the JSON of a ReviewClassified (as pydantic dumps it), without the model."""
-    r = c["review"]
-    ev = r.get("evaluator") or {}
-    phone = ev.get("phone")
-    classified_at = _ts(c["classified_at"])
-    rating = r["rating"]
-    return [
-        r["review_id"], r.get("case_no"), r["channel"], r["hall_id"], r["window_id"], c["department_id"],
-        r.get("staff_id"), r.get("item_code"), mask_phones_in_text(r.get("item_name")), rating, RATING_SCORES[rating],
-        list(r.get("reasons") or ()), mask_phones_in_text(r.get("comment")), bool(ev.get("real_name")) or phone is not None,
-        mask_phone(phone), _ts(r["happened_at"]), _ts(r.get("received_at")) or classified_at, classified_at,
-        r["terminal_id"], r.get("follow_up_of"), c["classification"], c["counted"], c.get("ticket_id"),
-        c.get("note", ""),
-    ]
+# Where a ticket event may hold something to mask: a phone field, a mobile number (each of its
+# digits an ASCII digit or any non-ASCII character, which may be a digit), or a \u escape hiding
+# either. Everything else is stored as the topic holds it.
+MAYBE_PERSONAL = re.compile(rb'"phone"\s*:\s*"|1[3-9](?:[0-9]|[\x80-\xff]{2,4}){9}|\\u')
 
 
-def event_row(e: TicketEventEnvelope) -> list:
-    payload = mask_free_text(e.event.model_dump(mode="json"))
+def masked_event(env: dict) -> dict:
+    """An envelope's JSON with its event's free text and phone masked."""
+    payload = mask_free_text(env["event"])
     if payload.get("phone"):
         payload["phone"] = mask_phone(payload["phone"])
-    return [
-        e.event_id, e.ticket_id, e.version, e.type, e.occurred_at, e.recorded_at, e.actor.id, e.actor.role,
-        e.command_id, json.dumps(payload, ensure_ascii=False),
-    ]
+    return {**env, "event": payload}
 
 
-def ticket_row(st: dict) -> list:
-    o = st["opened"]
-    ts = lambda v: datetime.fromisoformat(v) if v else None  # noqa: E731
-    return [
-        st["ticket_id"], st["version"], st["status"], o["review_id"], o["hall_id"], o["window_id"],
-        o["department_id"], o["rating"], o["real_name"], ts(o["happened_at"]), ts(st["opened_at"]),
-        ts(st["contact_due"]), ts(st["resolve_due"]), st.get("officer_id"), st.get("contact_attempts", 0),
-        ts(st.get("contacted_at")), st.get("verdict"), ts(st.get("rectified_at")), ts(st.get("feedback_at")),
-        ts(st.get("explained_at")), ts(st.get("closed_at")), st.get("resolution"), st.get("appeal"),
-        mask_phones_in_text(st.get("invalidated_reason")), st.get("reopen_count", 0), list(st.get("warned", ())),
-        list(st.get("escalated", ())),
-    ]
+def _event_bytes(e: TicketEventEnvelope | bytes) -> bytes:
+    raw = e if isinstance(e, bytes) else e.model_dump_json().encode()
+    return orjson.dumps(masked_event(orjson.loads(raw))) if MAYBE_PERSONAL.search(raw) else raw
 
 
 def dead_letter_key(d: DeadLetter, partition: int, offset: int) -> str:
@@ -258,10 +183,13 @@ def dead_letter_key(d: DeadLetter, partition: int, offset: int) -> str:
     return f"{d.source}@{d.partition}:{d.offset}"
 
 
-def dead_letter_row(d: DeadLetter, partition: int, offset: int) -> list:
+def dead_letter_row(d: DeadLetter, partition: int, offset: int) -> dict:
     """Masked again here: a dead letter written before raw bytes were masked is not stored in clear."""
-    return [d.source, d.reason, mask_phones_in_text(d.detail), mask_phones_in_text(d.raw), d.raw_encoding, d.sealed,
-            mask_phones_in_text(d.key), d.partition, d.offset, d.failed_at, partition, offset]
+    return {"source": d.source, "reason": d.reason, "detail": mask_phones_in_text(d.detail),
+            "raw": mask_phones_in_text(d.raw), "raw_encoding": d.raw_encoding, "sealed": d.sealed,
+            "kafka_key": mask_phones_in_text(d.key), "kafka_partition": d.partition, "kafka_offset": d.offset,
+            "failed_at": d.failed_at, "dl_partition": partition, "dl_offset": offset,
+            "source_key": dead_letter_key(d, partition, offset)}
 
 
 def _statements(sql: str) -> Iterable[str]:

@@ -1,0 +1,168 @@
+"""Replay-safe batch writes, done by ClickHouse: a batch goes into a staging table as JSON lines,
+and one INSERT ... SELECT adds to the target only the rows whose keys it does not hold yet.
+
+Each line carries `_n`, its place in the batch: of the copies of one key inside a batch the first
+is stored, as of copies across batches the one stored first stays. The staging and `fresh` tables
+are temporary (one set per session: per writer process, and per HTTP session with a server), so
+writers sharing a server never see each other's batches. The materialized views hang on the
+targets only: each fires once per row stored, and a replayed batch, which stores nothing, feeds
+them nothing.
+
+The topics' own JSON (reviews, ticket events and states) is parsed and mapped by ClickHouse,
+masking included (sinks/mask_sql.py; a ticket event that may hold personal data is masked in
+Python first); the low-volume tables' lines are built in Python (sinks/clickhouse.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.review import RATING_SCORES
+from sinks.mask_sql import mask_phone, mask_phones_in_text
+
+TS = "DateTime64(3, '{tz}')"
+NTS = f"Nullable({TS})"
+# How ClickHouse reads the lines: times with their zone as the producers write them (a time without
+# one is the store's local time), and fields the stage has no column for ignored.
+# An object where the stage has a String column is read as its JSON text.
+STAGE_SETTINGS = {"date_time_input_format": "best_effort", "input_format_skip_unknown_fields": 1,
+                  "input_format_json_read_objects_as_strings": 1}
+
+
+@dataclass(frozen=True)
+class Staged:
+    table: str
+    columns: tuple[str, ...]  # the target's columns written
+    stage: str  # the staging table's columns: what a line holds
+    select: str  # `columns` from the stage's, in that order
+    key: str  # the row's key: an expression valid over the target and the stage alike
+    narrow: str = ""  # a column in both, led by the target's sort key: the lookup reads only its granules
+
+    def stage_table(self, db: str) -> str:
+        return f"_stage_{db}_{self.table}"
+
+    def fresh_table(self, db: str) -> str:
+        return f"_fresh_{db}_{self.table}"
+
+    def prepare_sql(self, db: str) -> list[str]:
+        """Statements that leave both temporary tables there and empty (a lost session loses them)."""
+        stage, fresh = self.stage_table(db), self.fresh_table(db)
+        return [f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (_n UInt32, {self.stage}) ENGINE = Memory",
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {fresh} AS {db}.{self.table} ENGINE = Memory",
+                f"TRUNCATE TABLE {stage}", f"TRUNCATE TABLE {fresh}"]
+
+    def fresh_sql(self, db: str) -> str:
+        """The batch's rows that the target lacks, first copy of each key, into `fresh`."""
+        stage, cols = self.stage_table(db), ", ".join(self.columns)
+        lookup = f"{self.key} IN (SELECT {self.key} FROM {stage})"
+        if self.narrow:
+            lookup = f"{self.narrow} IN (SELECT {self.narrow} FROM {stage}) AND {lookup}"
+        return (f"INSERT INTO {self.fresh_table(db)} ({cols}) SELECT {self.select} FROM {stage} "
+                f"WHERE {self.key} NOT IN (SELECT {self.key} FROM {db}.{self.table} WHERE {lookup}) "
+                f"ORDER BY _n LIMIT 1 BY {self.key}")
+
+    def store_sql(self, db: str) -> str:
+        cols = ", ".join(self.columns)
+        return f"INSERT INTO {db}.{self.table} ({cols}) SELECT {cols} FROM {self.fresh_table(db)}"
+
+    def count_sql(self, db: str) -> str:
+        return f"SELECT count() FROM {self.fresh_table(db)}"
+
+
+def _same(columns: str) -> tuple[tuple[str, ...], str]:
+    cols = tuple(c.strip() for c in columns.split(","))
+    return cols, ", ".join(cols)
+
+
+_REVIEW = (
+    "Tuple(review_id String, case_no Nullable(String), channel String, hall_id String, window_id String, "
+    "staff_id Nullable(String), item_code Nullable(String), item_name Nullable(String), rating UInt8, "
+    "reasons Array(String), comment Nullable(String), evaluator Tuple(real_name Bool, phone Nullable(String)), "
+    f"happened_at {TS}, received_at {NTS}, terminal_id String, follow_up_of Nullable(String))"
+)
+_SCORES = (f"transform(review.rating, [{', '.join(map(str, RATING_SCORES))}], "
+           f"[{', '.join(map(str, RATING_SCORES.values()))}], 0)")
+
+# A ReviewClassified's JSON, as the review hop writes it to reviews.classified.
+REVIEWS = Staged(
+    table="reviews",
+    columns=("review_id", "case_no", "channel", "hall_id", "window_id", "department_id", "staff_id", "item_code",
+             "item_name", "rating", "score", "reasons", "comment", "real_name", "phone_masked", "happened_at",
+             "received_at", "classified_at", "terminal_id", "follow_up_of", "classification", "counted",
+             "ticket_id", "note"),
+    stage=(f"review {_REVIEW}, department_id String, classified_at {TS}, classification String, counted Bool, "
+           "ticket_id Nullable(String), note String, review_id String ALIAS review.review_id"),
+    select=("review_id, review.case_no, review.channel, review.hall_id, review.window_id, department_id, "
+            f"review.staff_id, review.item_code, {mask_phones_in_text('review.item_name')}, review.rating, "
+            f"{_SCORES}, review.reasons, {mask_phones_in_text('review.comment')}, "
+            "review.evaluator.real_name OR review.evaluator.phone IS NOT NULL, "
+            f"{mask_phone('review.evaluator.phone')}, review.happened_at, "
+            "ifNull(review.received_at, classified_at), classified_at, review.terminal_id, review.follow_up_of, "
+            "classification, counted, ticket_id, note"),
+    key="review_id",
+)
+
+# A TicketState's JSON, as the ticket agent writes it to tickets.state (one snapshot per version).
+_TICKET_TOP = ("ticket_id String, version UInt32, status String, "
+               "opened Tuple(review_id String, hall_id String, window_id String, department_id String, rating UInt8, "
+               f"real_name Bool, happened_at {TS}), opened_at {TS}, contact_due {TS}, resolve_due {TS}, "
+               f"officer_id Nullable(String), contact_attempts UInt16, contacted_at {NTS}, verdict Nullable(String), "
+               f"rectified_at {NTS}, feedback_at {NTS}, explained_at {NTS}, closed_at {NTS}, "
+               "resolution Nullable(String), appeal Nullable(String), invalidated_reason Nullable(String), "
+               "reopen_count UInt8, warned Array(String), escalated Array(String)")
+TICKETS = Staged(
+    table="tickets",
+    columns=("ticket_id", "version", "status", "review_id", "hall_id", "window_id", "department_id", "rating",
+             "real_name", "happened_at", "opened_at", "contact_due", "resolve_due", "officer_id", "contact_attempts",
+             "contacted_at", "verdict", "rectified_at", "feedback_at", "explained_at", "closed_at", "resolution",
+             "appeal", "invalidated_reason", "reopen_count", "warned", "escalated"),
+    stage=_TICKET_TOP,
+    select=("ticket_id, version, status, opened.review_id, opened.hall_id, opened.window_id, opened.department_id, "
+            "opened.rating, opened.real_name, opened.happened_at, opened_at, contact_due, resolve_due, officer_id, "
+            "contact_attempts, contacted_at, verdict, rectified_at, feedback_at, explained_at, closed_at, "
+            f"resolution, appeal, {mask_phones_in_text('invalidated_reason')}, reopen_count, warned, escalated"),
+    key="concat(ticket_id, ':', toString(version))",
+    narrow="ticket_id",
+)
+
+# A TicketEventEnvelope's JSON, as the ticket agent writes it to tickets.events; `event` is read as
+# its JSON text, the payload column. Events that may hold personal data come masked (sinks/clickhouse.py).
+TICKET_EVENTS = Staged(
+    table="ticket_events",
+    columns=("event_id", "ticket_id", "version", "type", "occurred_at", "recorded_at", "actor_id", "actor_role",
+             "command_id", "payload"),
+    stage=(f"event_id String, ticket_id String, version UInt32, type String, occurred_at {TS}, recorded_at {TS}, "
+           "actor Tuple(id String, role String), command_id String, event String"),
+    select=("event_id, ticket_id, version, type, occurred_at, recorded_at, actor.id, actor.role, command_id, event"),
+    key="event_id",
+    narrow="ticket_id",  # an event id is its ticket's id and version
+)
+
+# Lines built in Python (sinks/clickhouse.py), one column per target column.
+_ALERT_COLS, _ALERT_SELECT = _same("alert_id, hall_id, window_id, department_id, window_start, window_end, reviews, "
+                                   "bad, detected_at")
+ALERTS = Staged(
+    table="alerts", columns=_ALERT_COLS, select=_ALERT_SELECT,
+    stage=(f"alert_id String, hall_id String, window_id String, department_id String, window_start {TS}, "
+           f"window_end {TS}, reviews UInt32, bad UInt32, detected_at {TS}"),
+    key="alert_id",
+)
+
+_ACK_COLS, _ACK_SELECT = _same("alert_id, window_id, by, note, acknowledged_at")
+ALERT_ACKS = Staged(
+    table="alert_acks", columns=_ACK_COLS, select=_ACK_SELECT,
+    stage=f"alert_id String, window_id String, by String, note String, acknowledged_at {TS}",
+    key="concat(alert_id, '|', toString(toUnixTimestamp64Milli(acknowledged_at)))",
+    narrow="alert_id",
+)
+
+# source_key: the target computes it (schema.sql); the stage gets it from Python, the same value.
+_DL_COLS, _DL_SELECT = _same("source, reason, detail, raw, raw_encoding, sealed, kafka_key, kafka_partition, "
+                             "kafka_offset, failed_at, dl_partition, dl_offset")
+DEAD_LETTERS = Staged(
+    table="dead_letters", columns=_DL_COLS, select=_DL_SELECT,
+    stage=("source String, reason String, detail String, raw String, raw_encoding String, sealed Nullable(String), "
+           "kafka_key Nullable(String), kafka_partition Nullable(Int32), kafka_offset Nullable(Int64), "
+           f"failed_at {TS}, dl_partition Int32, dl_offset Int64, source_key String"),
+    key="source_key",
+)

@@ -12,7 +12,8 @@ reviews, repeat presses and garbage) on a fresh topic prefix, consumer groups an
 - `split2`   two workers (one consumer group per role) and `haocha sink`;
 - `quix`     the same job written idiomatically in Quix Streams (bench/quix_job.py: intake, the
              counting rules and spike windows in its RocksDB State, the ticket decisions, Kafka
-             outputs and a ClickHouse BatchingSink over the same store), one process;
+             outputs and a ClickHouse BatchingSink over the same store), one process, on the
+             first 50,000 reviews of the same traffic (`--quix-reviews`);
 - `baseline` the pipeline as it was before the batch hops (git REF, default the tag
              `throughput-base`), run from a `git worktree` of that commit;
 - `hop`      one raw aiokafka consume+produce hop over the same messages, no work (the ceiling).
@@ -336,8 +337,9 @@ async def main_async(args) -> int:
         for name in args.runs:
             if name == "hop":
                 results.append(await raw_hop(broker, args, subs))
-            elif name == "baseline":
-                keep = first_ids(subs, args.baseline_reviews)
+            elif name in ("baseline", "quix"):
+                first = args.baseline_reviews if name == "baseline" else args.quix_reviews
+                keep = first_ids(subs, first)
                 part = [x for x in subs if x.review_id in keep or (x.kind == "malformed" and len(keep) == args.reviews)]
                 results.append(await pipeline_run(name, broker, args, warm, part))
             else:
@@ -355,6 +357,8 @@ def main() -> int:
     p.add_argument("--baseline", default=BASELINE_TAG, help="git ref of the baseline run")
     p.add_argument("--baseline-reviews", type=int, default=20_000,
                    help="the baseline takes the first reviews of the same traffic (it runs at hundreds/s)")
+    p.add_argument("--quix-reviews", type=int, default=50_000,
+                   help="so does the Quix Streams run (its CPU per review is several times ours)")
     p.add_argument("--partitions", type=int, default=int(os.environ.get("HAOCHA_PARTITIONS", "0")) or None)
     p.add_argument("--keep", action="store_true", help="keep the data dirs (logs, stores)")
     p.add_argument("--profile", type=int, default=0, help="py-spy the worker for this many seconds")

@@ -1,15 +1,16 @@
-"""The Faust application: the ticket agent and its table, the deadline sweep timer, the HTTP API,
-and the lifecycle the batch hops (streams/hops.py) run in.
+"""The Faust application: the deadline sweep timer, the HTTP API, the producer they send with, and
+the lifecycle the batch hops (streams/hops.py) run in.
 
-The review hop and the ClickHouse writer are not Faust agents: they move tens of thousands of
-records per second, where Faust's per-message consumer path cost more than the work
-(docs/performance.md); they run on plain aiokafka in batches (streams/kafka_batch.py).
+No stream is consumed through Faust. The review hop, the ticket hop and the ClickHouse writer run
+on plain aiokafka in batches (streams/kafka_batch.py): the review hop and the writer move tens of
+thousands of records per second, where Faust's per-message consumer path cost more than the work
+(docs/performance.md); the ticket hop, because Faust's consumer committed offsets of commands its
+agent had never received after a rebalance, and a command's offset must be committed only after
+its events, snapshot, table write and outcome are delivered. So the app starts without Faust's
+consumer (`_NoConsumer`): it joins no consumer group.
 
-Agents are thin: decode, call the pure domain, emit, and await delivery of what they emitted
-before their batch is acknowledged. Faust flushes the producer (table changelogs included) before
-it commits offsets, so after a crash a batch is at worst processed again, and the domain and the
-sinks are written to make that harmless. Agents hand pre-serialised bytes straight to the
-producer (`Outbox`), not through `Topic.send`, whose per-message machinery cost more than the work.
+Senders hand pre-serialised bytes straight to the producer (`Outbox`), not through `Topic.send`,
+whose per-message machinery cost more than the work.
 """
 
 from __future__ import annotations
@@ -17,16 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import weakref
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import faust
-from faust.types import TP
-from faust.streams import _current_event
 
 from haocha.adapters.clock import Clock
 from haocha.adapters.sealing import DEAD_LETTERS, Sealer
@@ -36,6 +33,7 @@ from haocha.domain.deadlines import DeadlinePolicy
 from haocha.domain.reviews import CountingRules
 from haocha.settings import Settings
 from schemas import topics as t
+from streams.ticket_table import TicketTable
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +66,25 @@ class Deps:
         )
 
 
+class _NoConsumer(faust.App.BootStrategy):
+    """Faust's producer, timers and services, without its consumer, conductor and tables."""
+
+    enable_kafka_consumer = False
+
+
+class _App(faust.App):
+    BootStrategy = _NoConsumer
+
+
 class StreamApp:
-    """The Faust app plus handles on its topics and tables, for agents and the HTTP API."""
+    """The Faust app plus handles on its topics and the ticket table, for the hops and the HTTP API."""
 
     def __init__(self, deps: Deps):
         s = deps.settings
         self.deps = deps
-        self.app = faust.App(
+        self.app = _App(
             s.app_id,
             broker=f"kafka://{s.kafka_bootstrap}",
-            store=s.store,
             datadir=str((s.data_dir / "faust").resolve()),
             topic_partitions=s.partitions,
             topic_replication_factor=s.replication,
@@ -85,36 +92,12 @@ class StreamApp:
             web_enabled=False,
             autodiscover=False,
             producer_acks=-1,
-            consumer_auto_offset_reset="earliest",
-            # Offsets are committed on this timer (after Faust flushes the producer). Cheap with
-            # batches, and it is the latency of "caught up" as the consumer group sees it.
-            broker_commit_interval=0.5,
-            table_standby_replicas=0,
-            # Restart readiness: a static member restarted within its session gets its partitions back
-            # without waiting for the dead process to expire; the session is short so that a worker
-            # gone for good hands its partitions over in seconds, not Faust's default minute.
-            consumer_group_instance_id=s.group_instance_id,
-            broker_session_timeout=s.broker_session_seconds,
-            broker_heartbeat_interval=min(3.0, s.broker_session_seconds / 4),
-            # The ticket agent's queue must hold more than its batch: when a queue is full the
-            # shared fetcher blocks for every topic.
-            stream_buffer_maxsize=4 * s.ticket_batch,
-            broker_max_poll_records=2 * s.ticket_batch,
-            consumer_max_fetch_size=4 * 1024 * 1024,  # per partition and fetch (default 1 MB)
-            # The producer is the hot spot. aiokafka keeps one batch open per partition and, when it
-            # is full, makes `send` wait for the in-flight request: with the 16 KB default (about 15
-            # reviews) every agent waited a broker round trip per 15 messages. 512 KB stays under
-            # the broker's 1 MB message.max.bytes.
+            # aiokafka keeps one batch open per partition and, when it is full, makes `send` wait
+            # for the in-flight request: 512 KB stays under the broker's 1 MB message.max.bytes.
             producer_max_batch_size=512 * 1024,
             producer_max_request_size=8 * 1024 * 1024,
             producer_linger=0.005,
         )
-        # Table writes through `Table.__setitem__` queue their changelog in Faust's producer buffer;
-        # above `max_messages` (100) the conductor stops delivering *every* message to *every* agent
-        # until it has drained. Our agents write tables through `write_table` (changelogs in the
-        # batch's Outbox), so nothing should queue there now; the limit stays raised as a safety
-        # net. Faust still flushes that buffer before committing offsets.
-        self.app.producer.buffer.max_messages = max(100, s.review_batch * 4)
         raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
         topic = lambda spec: self.app.topic(s.topic(spec.name), partitions=s.partitions, **raw)  # noqa: E731
         self.dead_letters = topic(t.DEAD_LETTERS)
@@ -123,21 +106,13 @@ class StreamApp:
         self.outcomes = topic(t.TICKET_OUTCOMES)
         self.ticket_state = topic(t.TICKET_STATE)
         self.alerts = topic(t.ALERTS)
-        # Ticket state: a fold of the ticket's events, partitioned like the command topic.
-        self.tickets = self.app.Table("tickets", default=None, partitions=s.partitions,
-                                      key_type=str, value_type=None)
+        self.tickets: TicketTable | None = None  # set by streams.ticket_agent.register
         self.hops = None  # streams.hops.HopsService: the batch hops, run in this app's lifecycle
 
 
-def as_current(event: faust.EventT) -> None:
-    """Make `event` the stream's current event, so table writes done for it land in its partition's
-    changelog. Needed when an agent takes events in batches."""
-    _current_event.set(weakref.ref(event))
-
-
 class Outbox:
-    """What one agent batch emits: bytes handed straight to the app's producer, and their delivery
-    futures, awaited by `Outbox.delivered()` before the batch is acknowledged.
+    """What one sender (the deadline sweep, the API) emits: bytes handed straight to the app's
+    producer, and their delivery futures, awaited by `Outbox.delivered()`.
 
     `app.producer.send` is Faust's thin wrapper over aiokafka's `send` (same partitioner as
     `Topic.send`: murmur2 of the key). It skips Topic.send's per-message FutureMessage, Channel and
@@ -163,49 +138,8 @@ class Outbox:
             await asyncio.gather(*futures)
 
 
-async def write_table(table: faust.Table, items: dict[Any, tuple[Any, faust.EventT]], out: Outbox) -> None:
-    """`table[key] = value` for many keys at once, each written for its event (RocksDB database
-    and changelog partition of that event's partition, as `as_current(event)` gives `__setitem__`).
-
-    Same bytes, partitions and persisted offsets as Faust's own `Table.__setitem__`, but the
-    changelog records go out through the batch's Outbox (delivered before the batch is acked)
-    instead of Faust's producer buffer, which sends one message per event-loop round trip: with a
-    few table writes per review it could not keep up and stalled every agent (docs/performance.md).
-    """
-    changelog = table.changelog_topic
-    name = changelog.get_topic_name()
-    last: dict[int, asyncio.Future] = {}
-    for key, (value, event) in items.items():
-        as_current(event)  # the store writes into the database of the current event's partition
-        partition = event.message.partition
-        k, _ = changelog.prepare_key(key, table.key_serializer)
-        v, _ = changelog.prepare_value(value, table.value_serializer)
-        table.data[key] = value
-        last[partition] = await out.send(name, k, v, partition=partition)
-    store = table.data
-    for partition, fut in last.items():
-        # What Faust's changelog callback does: remember (in RocksDB) how far the changelog is
-        # already in the store, so recovery replays only what came after.
-        fut.add_done_callback(lambda f, p=partition: not f.cancelled() and f.exception() is None
-                              and store.set_persisted_offset(TP(name, p), f.result().offset))
-
-
-# Exit code of a worker that stopped itself because an agent failed on a batch.
+# Exit code of a worker that stopped itself because a hop failed on a batch.
 EXIT_AGENT_FAILED = 70
-
-
-@contextmanager
-def fail_stop(agent: str):
-    """Crash-only agents. If an agent body raises, Faust's `take_events` acknowledges the batch
-    anyway (its `finally`) and restarts the agent, so the commit loop would move past messages
-    that were never processed. Exiting at once, before any commit, keeps the batch in Kafka: the
-    process supervisor (compose `restart:`, k8s, the tests) restarts the worker and it is
-    processed again. Bad input never gets here: agents handle it (dead letters) without raising."""
-    try:
-        yield
-    except Exception:
-        log.critical("agent %s failed on a batch; the worker exits without committing it", agent, exc_info=True)
-        exit_failed()
 
 
 def exit_failed(_reason: str = "") -> None:

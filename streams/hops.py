@@ -1,7 +1,7 @@
-"""The batch hops (the review hop, and the ClickHouse writer when the worker runs it) as one mode
-Service of the worker: started with the Faust app, stopped with it (SIGTERM lets the batch in
-flight commit first), each a member of its own consumer group. Their Kafka clients come from the
-one factory (haocha.adapters.kafka).
+"""The batch hops (the review hop, the ticket hop, and the ClickHouse writer when the worker runs
+it) as one mode Service of the worker: started with the Faust app, stopped with it (SIGTERM lets
+the batch in flight commit first), each a member of its own consumer group. Their Kafka clients
+come from the one factory (haocha.adapters.kafka).
 
 `Hops` also runs without Faust: `haocha sink` runs the writer alone (apps/commands/sink.py).
 """
@@ -22,6 +22,8 @@ from streams.clickhouse_writer import AFTER_INSERT, TOPICS as WRITER_TOPICS, Cli
 from streams.kafka_batch import PRODUCER_OPTIONS, BatchConsumer, consumer_options, topic_partitions
 from streams.progress import Counts
 from streams.review_hop import BEFORE_COMMIT, ReviewHop
+from streams.ticket_agent import TicketHop, output_topics as ticket_outputs
+from streams.ticket_table import TicketTable
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class Hops:
         self._tasks: list[asyncio.Task] = []
         self._closers: list = []
         self.review_hop: ReviewHop | None = None
+        self.tickets: BatchConsumer | None = None
 
     def _member(self, role: str) -> str | None:
         # Static membership per role: each role is its own consumer group.
@@ -59,6 +62,20 @@ class Hops:
                                      commit_points=(BEFORE_COMMIT,))
         self.consumers.append(self.reviews)
         self.review_hop = hop
+        return hop
+
+    async def add_ticket_hop(self, deps, table: TicketTable) -> TicketHop:
+        s = self.settings
+        await self._start_producer()
+        hop = TicketHop(deps, table, await topic_partitions(self.producer, ticket_outputs(s)))
+        hop.producer = self.producer
+        self._closers.append(table.close_all)
+        # The group and static member the Faust ticket agent had: its committed offsets carry over.
+        consumer = kafka.consumer(s, **consumer_options(s, s.app_id, s.group_instance_id, s.ticket_batch))
+        self.tickets = BatchConsumer(name="tickets", consumer=consumer, topics=[s.topic(t.TICKET_COMMANDS.name)],
+                                     handler=hop, batch_records=s.ticket_batch, batch_seconds=s.ticket_flush_seconds,
+                                     on_failure=exit_failed)
+        self.consumers.append(self.tickets)
         return hop
 
     def add_writer(self, store, executor: Executor) -> ClickHouseWriter:
@@ -108,6 +125,8 @@ class HopsService(Service):
     async def on_start(self) -> None:
         deps = self.stream_app.deps
         await self.hops.add_review_hop(deps)
+        if self.stream_app.tickets is not None:
+            await self.hops.add_ticket_hop(deps, self.stream_app.tickets)
         if deps.settings.sink_in_worker and deps.store is not None:
             self.hops.add_writer(deps.store, deps.store_executor)
         await self.hops.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 
 from mode import Service
 
@@ -22,38 +21,27 @@ EVERY = 2.0  # seconds between two lines while waiting
 
 
 def waiting_for(sa: StreamApp) -> list[str]:
-    """Why the worker is not ready yet; empty when it is."""
-    app = sa.app
-    recovery = app.tables.recovery
-    if getattr(app, "in_recovery", False):
-        tables = {t.changelog_topic.get_topic_name(): name for name, t in app.tables.items()}
-        done, total = Counter(), Counter()
-        for tp, high in recovery.active_highwaters.items():
-            offset = recovery.active_offsets.get(tp)
-            if high is None or offset is None or high < 0:
-                continue
-            name = tables.get(tp.topic, tp.topic)
-            total[name] += high + 1
-            done[name] += min(high + 1, max(offset + 1, 0))
-        lines = [f"recovering table {name}: {done[name]:,} of {total[name]:,} changelog records"
-                 for name in sorted(total) if done[name] < total[name]]
-        return lines or ["recovering tables: reading changelog end offsets"]
-    try:
-        assigned = bool(app.consumer.assignment())
-    except Exception:  # Faust's consumer thread is not up yet
+    """Why the worker is not ready yet; empty when it is. Ready is the ticket hop's: its partitions
+    assigned and their ticket table restored (what the API reads a ticket's state from)."""
+    tickets = sa.hops.hops.tickets if sa.hops is not None else None
+    if tickets is None:
         return ["connecting to Kafka"]
-    if app.rebalancing or not assigned:
-        member = sa.deps.settings.group_instance_id
+    table = sa.tickets
+    if table.restoring_started:
+        if table.restoring is None:
+            return ["recovering tables: reading changelog end offsets"]
+        done, total = table.restoring
+        return [f"recovering table tickets: {done:,} of {total:,} changelog records"]
+    if not tickets.assignment:
+        s = sa.deps.settings
+        member = s.group_instance_id
         how = f"static member {member}" if member else "dynamic member"
-        return [f"waiting for partition assignment (consumer group {app.conf.id}, {how})"]
-    if not recovery.completed.is_set():
-        return ["recovering tables: reading changelog end offsets"]
+        return [f"waiting for partition assignment (consumer group {s.app_id}, {how})"]
     return []
 
 
 class Readiness(Service):
-    """Started with the worker (`faust.Worker(app, Readiness(sa))`), not as an app task: those
-    start only once the tables are recovered, which is what this reports on."""
+    """Started with the worker (`faust.Worker(app, Readiness(sa))`), beside the app."""
 
     def __init__(self, sa: StreamApp, **kwargs):
         super().__init__(**kwargs)

@@ -1,14 +1,19 @@
 """Tickets: commands are decided one at a time per ticket (one consumer per partition, keyed by
 ticket id), their events written to the ticket-events log, then the state snapshot, then the state
-table moves, then the outcome is answered on the outcomes topic for whoever waits for it.
+table moves, then the outcome is answered on the outcomes topic for whoever waits for it, and only
+then are the batch's offsets committed.
+
+The hop runs on the plain aiokafka batch runner (streams/kafka_batch.py), not as a Faust agent:
+Faust's consumer commits offsets of its own bookkeeping, which after a rebalance counted commands
+the agent never received as done (docs/performance.md, "The ticket agent"). The runner commits
+exactly the offsets of the batch just handled, after `process` returned.
 
 Order matters for crash safety (docs/architecture.md, "Every read model is a fold of the log"):
-each step is in Kafka before the next begins, and the batch is acknowledged last. A crash before
-the table moved replays the command against the older state: it decides the same events with the
-same ids (`<ticket>:<version>`), which consumers drop as copies, and sends the snapshot again. A
-crash after the table moved (its RocksDB is written at once, its changelog with the batch) finds
-the command remembered: a duplicate, which re-emits the ticket's current snapshot and rewrites the
-table, so a snapshot or changelog record lost in the crash is always sent again.
+each step is in Kafka before the next begins, and the offsets are committed last. A crash before
+the snapshots got out replays the command against the older state: it decides the same events
+with the same ids (`<ticket>:<version>`), which consumers drop as copies. A crash after finds the
+command remembered in the snapshot the table is restored from: a duplicate, which re-emits the
+ticket's current snapshot and rewrites the table, so the outcome is answered in any case.
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ from __future__ import annotations
 import logging
 
 import orjson
-
+from aiokafka import TopicPartition
 from pydantic import ValidationError
 
-from haocha.domain.tickets import DecisionContext, TicketState, execute
-from schemas.tickets import CommandOutcome, TicketCommandEnvelope
-from streams.app import fail_stop, Outbox, StreamApp, as_current, write_table
-from streams.crashpoints import declare, reached
+from haocha.adapters import kafka
 from haocha.domain.intake import dead_letter
+from haocha.domain.tickets import DecisionContext, TicketState, execute
+from schemas import topics as t
+from schemas.tickets import CommandOutcome, TicketCommandEnvelope
+from streams.app import StreamApp
+from streams.crashpoints import declare, reached
+from streams.kafka_batch import Emitter
+from streams.ticket_table import TicketTable
 
 log = logging.getLogger(__name__)
 # Between the steps of a batch (streams/crashpoints.py; tests/integration/test_crash_points.py).
@@ -37,55 +46,81 @@ def load_state(raw) -> TicketState | None:
 
 
 def register(sa: StreamApp) -> None:
-    app, deps = sa.app, sa.deps
-    ctx = DecisionContext(calendar=deps.calendar, policy=deps.policy)
-    commands, events_topic = sa.commands.get_topic_name(), sa.events.get_topic_name()
-    state_topic, outcomes_topic = sa.ticket_state.get_topic_name(), sa.outcomes.get_topic_name()
-    dead_letters = sa.dead_letters.get_topic_name()
+    """The worker decides ticket commands: its ticket table, read by the API and the deadline sweep,
+    and the ticket hop, which its batch hops (streams/hops.py) run."""
+    s = sa.deps.settings
+    sa.tickets = TicketTable(
+        s.data_dir / "state" / "tickets", s.topic(t.TICKET_STATE.name),
+        lambda: kafka.consumer(s, fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024))
 
-    @app.agent(sa.commands, name="tickets")
-    async def tickets(stream):
-        async for events in stream.take_events(deps.settings.ticket_batch, within=deps.settings.ticket_flush_seconds):
-            with fail_stop("tickets"):
-                now = deps.clock.now()
-                states: dict[str, TicketState | None] = {}
-                last_event = {}
-                outcomes: list[CommandOutcome] = []
-                out = Outbox(app)
-                for ev in events:
-                    try:
-                        cmd = TicketCommandEnvelope.model_validate_json(ev.value)
-                    except ValidationError as exc:
-                        dl = dead_letter(ev.value, source=commands, reason="schema", detail=str(exc), key=ev.message.key,
-                                         partition=ev.message.partition, offset=ev.message.offset, failed_at=now,
-                                         seal=deps.seal)
-                        await out.send(dead_letters, ev.message.key, dl.model_dump_json().encode())
-                        continue
-                    tid = cmd.ticket_id
-                    if tid not in states:
-                        as_current(ev)  # the RocksDB store reads from the current event's partition
-                        states[tid] = load_state(sa.tickets.get(tid))
-                    outcome, new_state = execute(states[tid], cmd, ctx, recorded_at=now)
-                    for env in outcome.events:
-                        await out.send(events_topic, tid.encode(), env.model_dump_json().encode())
-                    if outcome.events or (outcome.status == "duplicate" and new_state is not None):
-                        # A duplicate may be the replay of a batch that crashed after the table
-                        # moved and before its snapshot or changelog got out: send them again.
-                        states[tid] = new_state
-                        last_event[tid] = ev
+
+def output_topics(settings) -> list[str]:
+    return [settings.topic(spec.name) for spec in (t.TICKET_EVENTS, t.TICKET_STATE, t.TICKET_OUTCOMES, t.DEAD_LETTERS)]
+
+
+class TicketHop:
+    """The batch handler (streams.kafka_batch.BatchHandler) of the ticket commands."""
+
+    def __init__(self, deps, table: TicketTable, producer_partitions: dict[str, int]):
+        s = deps.settings
+        self.deps, self.table, self.partitions = deps, table, producer_partitions
+        self.ctx = DecisionContext(calendar=deps.calendar, policy=deps.policy)
+        self.commands = s.topic(t.TICKET_COMMANDS.name)
+        self.events, self.snapshots = s.topic(t.TICKET_EVENTS.name), s.topic(t.TICKET_STATE.name)
+        self.outcomes, self.dead_letters = s.topic(t.TICKET_OUTCOMES.name), s.topic(t.DEAD_LETTERS.name)
+        self.producer = None  # set by the runner before the first batch
+
+    async def assigned(self, tps: set[TopicPartition]) -> None:
+        await self.table.open(tp.partition for tp in tps if tp.topic == self.commands)
+
+    async def revoked(self, tps: set[TopicPartition]) -> None:
+        self.table.close(tp.partition for tp in tps if tp.topic == self.commands)
+
+    async def process(self, batch: dict[TopicPartition, list]) -> None:
+        out = Emitter(self.producer, self.partitions)
+        now = self.deps.clock.now()
+        states: dict[str, TicketState | None] = {}
+        moved: dict[str, int] = {}  # ticket -> its partition, for the tickets whose state moved
+        outcomes: list[CommandOutcome] = []
+        for tp, records in batch.items():
+            for rec in records:
+                outcome = self._one(rec, tp.partition, states, moved, out, now)
+                if outcome is not None:
                     outcomes.append(outcome)
-                await out.delivered()  # the log first ...
-                reached(EVENTS_DELIVERED)
-                snapshots = {tid: (states[tid].model_dump(mode="json"), ev) for tid, ev in last_event.items()}
-                for tid, (snapshot, _) in snapshots.items():  # ... then what the read side folds ...
-                    await out.send(state_topic, tid.encode(), orjson.dumps(snapshot))
-                await out.delivered()
-                reached(SNAPSHOTS_DELIVERED)
-                # ... then the state (one write per ticket and batch; its changelog goes out with the
-                # batch through `write_table`, not Faust's producer buffer)
-                await write_table(sa.tickets, snapshots, out)
-                reached(TABLE_WRITTEN)
-                for outcome in outcomes:
-                    await out.send(outcomes_topic, outcome.command_id.encode(), outcome.model_dump_json().encode())
-                await out.delivered()
-                reached(DONE)
+        await out.delivered()  # the log first ...
+        reached(EVENTS_DELIVERED)
+        by_partition: dict[int, dict[str, dict]] = {}
+        for tid, partition in moved.items():  # ... then what the read side folds and the table restores from ...
+            snapshot = states[tid].model_dump(mode="json")
+            by_partition.setdefault(partition, {})[tid] = snapshot
+            out.send(self.snapshots, tid.encode(), orjson.dumps(snapshot), partition=partition)
+        ends = await out.delivered()
+        reached(SNAPSHOTS_DELIVERED)
+        for partition, snapshots in by_partition.items():  # ... then the local table ...
+            self.table.write(partition, snapshots, ends.get((self.snapshots, partition)))
+        reached(TABLE_WRITTEN)
+        for outcome in outcomes:  # ... then the answer; the runner commits after
+            out.send(self.outcomes, outcome.command_id.encode(), outcome.model_dump_json().encode())
+        await out.delivered()
+        reached(DONE)
+
+    def _one(self, rec, partition: int, states: dict, moved: dict, out: Emitter, now) -> CommandOutcome | None:
+        try:
+            cmd = TicketCommandEnvelope.model_validate_json(rec.value)
+        except ValidationError as exc:
+            dl = dead_letter(rec.value, source=self.commands, reason="schema", detail=str(exc), key=rec.key,
+                             partition=partition, offset=rec.offset, failed_at=now, seal=self.deps.seal)
+            out.send(self.dead_letters, rec.key, dl.model_dump_json().encode())
+            return None
+        tid = cmd.ticket_id
+        if tid not in states:
+            states[tid] = load_state(self.table.get_in(partition, tid))
+        outcome, new_state = execute(states[tid], cmd, self.ctx, recorded_at=now)
+        for env in outcome.events:
+            out.send(self.events, tid.encode(), env.model_dump_json().encode())
+        if outcome.events or (outcome.status == "duplicate" and new_state is not None):
+            # A duplicate may be the replay of a batch that crashed after its snapshot got out and
+            # before its outcome did: send the snapshot again and rewrite the table.
+            states[tid] = new_state
+            moved[tid] = partition
+        return outcome

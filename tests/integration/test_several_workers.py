@@ -62,11 +62,6 @@ def deployment(make_settings, start_worker, tmp_path):
     writer.stop()
 
 
-# Known: after a SIGKILL, a command of the dead worker's partitions is sometimes never decided (its
-# offset committed, no event): the Faust ticket agent's crash consistency, being fixed separately.
-# The review hop and the writer are exact here (reviews, classifications, dead letters).
-@pytest.mark.xfail(reason="Faust ticket agent: a killed worker's command may be acknowledged unprocessed",
-                   strict=False)
 def test_a_killed_workers_partitions_move_to_the_other_and_counts_stay_exact(deployment):
     s, writer, start = deployment
     subs = traffic(s, 6000, seed=44)

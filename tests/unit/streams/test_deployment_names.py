@@ -1,5 +1,5 @@
 """Two deployments on one broker (HAOCHA_TOPIC_PREFIX differs) share nothing: not the topics, not
-the consumer group, not the tables' changelog topics (Faust names those after the app id)."""
+the consumer groups, not the log the ticket table is restored from."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from haocha.settings import Settings
 
 def kafka_names(s: Settings) -> set[str]:
     sa = build_stream_app(s, with_store=False)
-    changelogs = {t.changelog_topic.get_topic_name() for t in sa.app.tables.values()}
-    assert changelogs, "the worker has tables"
-    return changelogs | {f"group:{sa.app.conf.id}"}
+    return {sa.tickets.snapshots} | {f"group:{g}" for g in (s.app_id, s.review_group, s.writer_group)}
 
 
 def test_the_app_id_follows_the_topic_prefix(monkeypatch):

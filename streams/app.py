@@ -72,7 +72,7 @@ class _NoConsumer(faust.App.BootStrategy):
     enable_kafka_consumer = False
 
 
-class _App(faust.App):
+class WorkerApp(faust.App):
     BootStrategy = _NoConsumer
 
 
@@ -82,7 +82,7 @@ class StreamApp:
     def __init__(self, deps: Deps):
         s = deps.settings
         self.deps = deps
-        self.app = _App(
+        self.app = WorkerApp(
             s.app_id,
             broker=f"kafka://{s.kafka_bootstrap}",
             datadir=str((s.data_dir / "faust").resolve()),

@@ -143,7 +143,9 @@ def fill(s: Settings, worker: WorkerProcess, home: Path, args) -> None:
                                        every=10_000))
     log(f"sent in {time.monotonic() - t0:.0f} s; waiting for the worker to take it all in")
     took = asyncio.run(wait_caught_up(s, timeout=7200, on_progress=progress(), settle=3))
-    log(f"caught up after {time.monotonic() - t0:.0f} s ({took:.0f} s of waiting)")
+    spent = time.monotonic() - t0
+    log(f"caught up after {spent:.0f} s ({took:.0f} s of waiting): {commands / spent:,.0f} ticket commands/s while "
+        f"filling; kept for the next runs")
     if args.tickets:
         (home / "deployment.json").write_text(json.dumps(
             {"topic_prefix": s.topic_prefix, "bootstrap": s.kafka_bootstrap, "commands": commands,

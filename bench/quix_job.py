@@ -112,9 +112,9 @@ def build(s: Settings, group: str) -> Application:
     # -- reviews -------------------------------------------------------------------------------
     def intake(raw: bytes, key: bytes, _ts: int, _headers) -> Checked:
         ctx_ = message_context()
-        return Checked(raw, key, parse_submission(raw, source=submitted_name, key=key, partition=ctx_.partition,
-                                             offset=ctx_.offset, received_at=deps.clock.now(),
-                                             directory=deps.directory, seal=deps.seal))
+        got = parse_submission(raw, source=submitted_name, key=key, partition=ctx_.partition, offset=ctx_.offset,
+                               received_at=deps.clock.now(), directory=deps.directory, seal=deps.seal)
+        return Checked(raw, key, got)
 
     def count(checked: Checked, state: State) -> Classified:
         review = checked.got

@@ -22,13 +22,15 @@ class OwnBroker:
         self.data_dir = REPO / ".run" / f"kafka-{name}-{uuid.uuid4().hex[:8]}"
         self.env = {**os.environ, "HAOCHA_KAFKA_PORT": str(self.port),
                     "HAOCHA_KAFKA_CONTROLLER_PORT": str(self.controller_port),
-                    "HAOCHA_KAFKA_DATA": str(self.data_dir)}
+                    "HAOCHA_KAFKA_DATA": str(self.data_dir),
+                    # a broker recovering from a SIGKILL on a busy machine may need more than 90 s
+                    "HAOCHA_KAFKA_START_TIMEOUT": "300"}
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def _run(self, *args: str, timeout: float = 240.0) -> None:
+    def _run(self, *args: str, timeout: float = 420.0) -> None:
         done = subprocess.run(["bash", str(SCRIPT), *args], env=self.env, capture_output=True, text=True,
                               timeout=timeout)
         if done.returncode != 0:

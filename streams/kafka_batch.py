@@ -69,6 +69,21 @@ class Emitter:
                 raise ValueError(f"a record of {len(value)} bytes does not fit a producer batch ({topic})")
         return partition
 
+    def send_all(self, topic: str, partition: int, records: Iterable[tuple[bytes | None, bytes]]) -> None:
+        """`send` for many records of one topic partition."""
+        tp = (topic, partition)
+        batch = self._open.get(tp)
+        if batch is None:
+            batch = self._open[tp] = self._producer.create_batch()
+        append = batch.append
+        for key, value in records:
+            if append(key=key, value=value, timestamp=None) is None:
+                self._full.append((topic, partition, batch))
+                batch = self._open[tp] = self._producer.create_batch()
+                append = batch.append
+                if append(key=key, value=value, timestamp=None) is None:
+                    raise ValueError(f"a record of {len(value)} bytes does not fit a producer batch ({topic})")
+
     def __len__(self) -> int:
         return len(self._full) + len(self._open)
 

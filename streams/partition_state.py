@@ -54,20 +54,31 @@ def complete_batches(records) -> tuple[list[tuple[bytes, bytes | None]], int | N
 
 class StagedView(Mapping):
     """The state of one partition as the pure domain sees it (a read-only mapping), with this
-    batch's updates staged on top."""
+    batch's updates staged on top.
 
-    __slots__ = ("_db", "staged")
+    Values read or staged stay decoded in memory (`known`, up to `KNOWN_LIMIT` keys, then cleared):
+    a terminal's presses and the current alert windows are read by review after review. Only this
+    view writes the partition's database, so what it knows is what the database holds, once the
+    batch is written; a batch that fails stops the process, and a restored database gets a new view.
+    The domain never changes a value it was given, so sharing them is safe."""
+
+    __slots__ = ("_db", "_known", "staged", "encoded")
+    KNOWN_LIMIT = 50_000
 
     def __init__(self, db: Rdict):
         self._db = db
+        self._known: dict[str, Any] = {}
         self.staged: dict[str, Any] = {}
+        self.encoded: list[tuple[bytes, bytes]] = []  # the staged records as written, once per batch
 
     def get(self, key: str, default: Any = None) -> Any:
-        v = self.staged.get(key)
+        v = self._known.get(key)
         if v is None:
             raw = self._db.get(key.encode())
-            v = None if raw is None else orjson.loads(raw)
-        return default if v is None else v
+            if raw is None:
+                return default
+            v = self._known[key] = orjson.loads(raw)
+        return v
 
     def __getitem__(self, key: str) -> Any:
         v = self.get(key)
@@ -77,6 +88,17 @@ class StagedView(Mapping):
 
     def stage(self, updates: Mapping[str, Any]) -> None:
         self.staged.update(updates)
+        self._known.update(updates)
+
+    def put(self, key: str, value: Any) -> None:
+        self.staged[key] = value
+        self._known[key] = value
+
+    def written(self) -> None:
+        """The staged updates are in the database."""
+        self.staged, self.encoded = {}, []
+        if len(self._known) > self.KNOWN_LIMIT:
+            self._known = {}
 
     def __iter__(self):  # pragma: no cover - the domain only looks keys up
         raise TypeError("not iterable")
@@ -115,10 +137,11 @@ class PartitionStates:
 
     async def deliver_changelog(self, out: Emitter) -> dict[tuple[str, int], int]:
         """One changelog record per staged key, delivered. Then `write_local(ends)`."""
+        dumps = orjson.dumps
         for p, view in self._views.items():
             if view.staged:
-                for key, value in view.staged.items():
-                    out.send(self.changelog, key.encode(), orjson.dumps(value), partition=p)
+                view.encoded = [(key.encode(), dumps(value)) for key, value in view.staged.items()]
+                out.send_all(self.changelog, p, view.encoded)
                 out.send(self.changelog, BATCH_END, b"1", partition=p)
         return await out.delivered()
 
@@ -127,13 +150,13 @@ class PartitionStates:
             if not view.staged:
                 continue
             wb = WriteBatch(raw_mode=True)
-            for key, value in view.staged.items():
-                wb.put(key.encode(), orjson.dumps(value))
+            for key, value in view.encoded:
+                wb.put(key, value)
             end = ends.get((self.changelog, p))
             if end is not None:
                 wb.put(_NEXT_OFFSET, str(end).encode())
             self._dbs[p].write(wb)
-            view.staged = {}
+            view.written()
 
     def _apply(self, partition: int, records: list) -> int:
         """Write the complete batches read so far; keep the rest (in `records`) for later."""

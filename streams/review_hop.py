@@ -31,7 +31,7 @@ from haocha.domain.intake import dead_letter, parse_submission
 from haocha.domain.reviews import Verdict, classify, opens_ticket, reopens_ticket, ticket_id_for
 from schemas import topics as t
 from schemas.alerts import AlertEnvelope, SpikeDetected
-from schemas.review import BAD_RATINGS, DeadLetter, ReviewSubmitted
+from schemas.review import BAD_RATINGS, Classification, DeadLetter, ReviewSubmitted
 from schemas.tickets import SYSTEM, OpenTicket, ReopenTicket, TicketCommandEnvelope, TicketOpened
 from streams import crashpoints
 from streams.kafka_batch import Emitter, partition_for
@@ -63,15 +63,18 @@ def open_ticket_command(review: ReviewSubmitted, department_id: str, deps) -> Ti
 
 
 _DATETIME = TypeAdapter(datetime)
+_dump_review = ReviewSubmitted.__pydantic_serializer__.to_json  # = model_dump_json().encode()
+_CLASSIFICATION_JSON = {c: orjson.dumps(c.value) for c in Classification}
 
 
-def classified_json(review: ReviewSubmitted, verdict: Verdict, department_id: str, ticket_id: str | None,
+def classified_json(review_json: bytes, verdict: Verdict, department_id: str, ticket_id: str | None,
                     classified_at_json: bytes) -> bytes:
-    """The bytes of `ReviewClassified(...).model_dump_json()`, without building and validating
-    the model again around a review that is already valid (tests/unit/test_review_hop.py)."""
+    """The bytes of `ReviewClassified(...).model_dump_json()` around the review's own dump
+    (`review_json`), without building and validating the model again around a review that is
+    already valid (tests/unit/streams/test_review_hop.py)."""
     return b"".join((
-        b'{"schema_version":1,"review":', review.model_dump_json().encode(),
-        b',"classification":', orjson.dumps(verdict.classification.value),
+        b'{"schema_version":1,"review":', review_json,
+        b',"classification":', _CLASSIFICATION_JSON[verdict.classification],
         b',"counted":', b"true" if verdict.counted else b"false",
         b',"department_id":', orjson.dumps(department_id),
         b',"ticket_id":', orjson.dumps(ticket_id),
@@ -104,6 +107,7 @@ class ReviewHop:
         self.spike = SpikeRule()
         self.timezone = s.timezone
         self._cacheable = self.spike.size % self.spike.step == timedelta(0)
+        self._step = self.spike.step.total_seconds()
         self._window_cache: dict[float, list] = {}
         self.submitted, self.classified = s.topic(t.REVIEWS_SUBMITTED.name), s.topic(t.REVIEWS_CLASSIFIED.name)
         self.commands, self.alerts = s.topic(t.TICKET_COMMANDS.name), s.topic(t.ALERTS.name)
@@ -143,12 +147,13 @@ class ReviewHop:
             self.counts.dead_letters += 1
             return
         review = got
+        body = _dump_review(review)
         hall = review.hall_id.encode()
         home = partition_for(hall, self.partitions[self.submitted])
         if home != partition:
-            out.send(self.submitted, hall, review.model_dump_json().encode(), partition=home)
+            out.send(self.submitted, hall, body, partition=home)
             return
-        verdict, updates = classify(review, state, self.rules)
+        verdict, updates = classify(review, state, self.rules, body)
         if verdict.classification is None:
             dl = dead_letter(rec.value, source=self.submitted, reason="review_id_conflict", detail=verdict.note,
                              key=rec.key, partition=partition, offset=rec.offset, failed_at=now, seal=self.deps.seal)
@@ -169,7 +174,7 @@ class ReviewHop:
         if cmd is not None:
             ticket_id = cmd.ticket_id
             out.send(self.commands, ticket_id.encode(), cmd.model_dump_json().encode())
-        out.send(self.classified, hall, classified_json(review, verdict, department, ticket_id, now_json),
+        out.send(self.classified, hall, classified_json(body, verdict, department, ticket_id, now_json),
                  partition=partition)
         if verdict.counted:
             self._observe(review, department, state, out)
@@ -177,9 +182,8 @@ class ReviewHop:
     def _windows(self, at: datetime) -> list[tuple[datetime, datetime, str]]:
         """`windows_of(at)` with the windows' key suffixes. When the window size is a multiple of
         its step, the windows depend only on the step `at` falls in: computed once per step."""
-        step = self.spike.step.total_seconds()
         ts = at.timestamp()
-        bucket = ts - ts % step if self._cacheable else ts
+        bucket = ts - ts % self._step if self._cacheable else ts
         got = self._window_cache.get(bucket)
         if got is None:
             if len(self._window_cache) > 100_000:
@@ -197,8 +201,8 @@ class ReviewHop:
             key = f"win:{review.window_id}@{suffix}"
             old = state.get(key)
             new, spike = observe(old, review.review_id, bad, self.spike)
-            if new != old:
-                state.stage({key: new})
+            if new is not old:
+                state.put(key, new)
             if spike:
                 alert = SpikeDetected(
                     alert_id=key[4:], hall_id=review.hall_id, window_id=review.window_id, department_id=department,

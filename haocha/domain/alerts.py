@@ -39,9 +39,9 @@ def observe(counts: dict | None, review_id: str, bad: bool, rule: SpikeRule) -> 
 
     Review ids seen are remembered per window (a window holds few reviews) so a replay adds nothing.
     """
+    if counts is not None and review_id in counts["ids"]:
+        return counts, False  # the very counts given: nothing to save
     c = dict(counts or {"reviews": 0, "bad": 0, "ids": [], "alerted": False})
-    if review_id in c["ids"]:
-        return c, False
     c["ids"] = [*c["ids"], review_id]
     c["reviews"] += 1
     c["bad"] += int(bad)

@@ -42,9 +42,26 @@ def ticket_id_for(review_id: str) -> str:
     return f"TK-{review_id}"
 
 
-def fingerprint(review: ReviewSubmitted) -> str:
-    body = review.model_dump_json(exclude={"received_at"})
-    return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
+def fingerprint(review: ReviewSubmitted, review_json: bytes | None = None) -> str:
+    """The review's content without its receipt time: a resend (received again) has the same one.
+    `review_json`: the review's own `model_dump_json()` bytes, if the caller has them already (the
+    review hop dumps each review once); the fingerprint is the same."""
+    body = review.model_dump_json(exclude={"received_at"}).encode() if review_json is None else \
+        _without_received_at(review_json)
+    return hashlib.blake2b(body, digest_size=12).hexdigest()
+
+
+_RECEIVED_AT = b',"received_at":'
+
+
+def _without_received_at(body: bytes) -> bytes:
+    """`model_dump_json(exclude={"received_at"})` cut from the whole dump. Outside strings (where
+    every quote is escaped) the sequence occurs as the field itself and as an `indicators` key,
+    which comes earlier: the last one is the field. Its value is null or a timestamp string."""
+    start = body.rfind(_RECEIVED_AT)
+    value = start + len(_RECEIVED_AT)
+    end = body.index(b'"', value + 1) + 1 if body[value] == 0x22 else value + 4
+    return body[:start] + body[end:]
 
 
 def opens_ticket(review: ReviewSubmitted, verdict: Verdict) -> bool:
@@ -56,9 +73,11 @@ def reopens_ticket(review: ReviewSubmitted, verdict: Verdict) -> bool:
 
 
 def classify(
-    review: ReviewSubmitted, guard: Mapping[str, Any], rules: CountingRules = CountingRules()
+    review: ReviewSubmitted, guard: Mapping[str, Any], rules: CountingRules = CountingRules(),
+    review_json: bytes | None = None,
 ) -> tuple[Verdict, dict[str, Any]]:
-    fp = fingerprint(review)
+    """`review_json`: the review's `model_dump_json()` bytes, if the caller has them (`fingerprint`)."""
+    fp = fingerprint(review, review_json)
     seen = guard.get(f"id:{review.review_id}")
     if seen is not None:
         if seen["fp"] != fp:
@@ -71,6 +90,9 @@ def classify(
     return verdict, updates
 
 
+_COUNTED = Verdict(Classification.COUNTED)  # most reviews: one verdict for all
+
+
 def _first_review(review: ReviewSubmitted, guard: Mapping[str, Any], rules: CountingRules, updates: dict) -> Verdict:
     press = _record_press(review, guard, rules.repeat_window_seconds, updates)
     if review.case_no:
@@ -78,10 +100,10 @@ def _first_review(review: ReviewSubmitted, guard: Mapping[str, Any], rules: Coun
         if first is not None and first != review.review_id:
             return Verdict(Classification.DUPLICATE_CASE, f"case {review.case_no} was already rated by {first}")
         updates[f"case:{review.case_no}"] = review.review_id
-        return Verdict(Classification.COUNTED)
+        return _COUNTED
     if press is not None:
         return Verdict(Classification.REPEAT_PRESS, f"repeat of {press} on terminal {review.terminal_id}")
-    return Verdict(Classification.COUNTED)
+    return _COUNTED
 
 
 def _record_press(review: ReviewSubmitted, guard: Mapping[str, Any], window: float, updates: dict) -> str | None:

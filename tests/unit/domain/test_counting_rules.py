@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from haocha.domain.reviews import CountingRules, classify, opens_ticket, reopens_ticket, ticket_id_for
+from haocha.domain.reviews import CountingRules, classify, fingerprint, opens_ticket, reopens_ticket, ticket_id_for
 from schemas.review import Classification, ReviewSubmitted
 
 T0 = datetime(2021, 5, 6, 10, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -108,3 +108,18 @@ def test_the_whole_batch_replayed_on_a_fully_saved_guard_decides_the_same():
     assert [v.classification for v in first] == [Classification.COUNTED, Classification.REPEAT_PRESS,
                                                  Classification.COUNTED, Classification.DUPLICATE_CASE,
                                                  Classification.COUNTED]
+
+
+def test_the_fingerprint_from_the_reviews_own_json_is_the_models():
+    # The review hop dumps each review once and takes the fingerprint from those bytes: the same
+    # fingerprint, whatever the free text or the indicator names hold.
+    tricky = '","received_at":"2021-01-01T00:00:00Z","terminal_id":"X'
+    reviews = [
+        review("a"), review("b", case="C1", comment=tricky),
+        review("c").model_copy(update={"received_at": T0 + timedelta(seconds=3)}),
+        review("d").model_copy(update={"indicators": {"received_at": 1, "x": 2}, "received_at": T0}),
+        review("e", follow_up_of="a", comment='\\",\\"received_at\\":null'),
+    ]
+    for r in reviews:
+        assert fingerprint(r, r.model_dump_json().encode()) == fingerprint(r)
+        assert classify(r, {}, CountingRules(), r.model_dump_json().encode()) == classify(r, {})

@@ -2,9 +2,13 @@
 (records without their batch-end marker) is not applied, so the batch is processed again from the
 state before it, as the first time."""
 
+import asyncio
 from types import SimpleNamespace
 
-from streams.partition_state import BATCH_END, complete_batches
+import orjson
+from rocksdict import Rdict
+
+from streams.partition_state import _NEXT_OFFSET, BATCH_END, PartitionStates, StagedView, _options, complete_batches
 
 
 def records(*items):
@@ -27,3 +31,44 @@ def test_a_cut_batch_replaced_by_its_replay_is_applied_with_it():
 
 def test_no_marker_nothing_to_apply():
     assert complete_batches(records((b"id:a", b"1"))) == ([], None)
+
+
+class _Out:
+    """The Emitter as the state sees it: records per topic partition, delivered at once."""
+
+    def __init__(self):
+        self.records = []
+
+    def send(self, topic, key, value, partition=None):
+        self.records.append((topic, partition, key, value))
+
+    def send_all(self, topic, partition, records):
+        for key, value in records:
+            self.send(topic, key, value, partition)
+
+    async def delivered(self):
+        ends = {}
+        for topic, partition, _, _ in self.records:
+            ends[(topic, partition)] = ends.get((topic, partition), 0) + 1
+        return ends
+
+
+def test_a_batch_is_written_to_the_changelog_then_the_database_and_read_back(tmp_path):
+    states = PartitionStates(tmp_path, "cl", new_consumer=None)
+    db = states._dbs[0] = Rdict(str(tmp_path / "p0"), _options())
+    states._views[0] = view = StagedView(db)
+    db[b"term:T"] = orjson.dumps([["a", 1.5, False]])
+    assert view.get("term:T") == [["a", 1.5, False]] and view.get("id:x") is None
+    view.put("id:x", {"fp": "f", "c": "counted", "bad": False})
+    view.stage({"term:T": [["a", 1.5, False], ["x", 2.0, True]]})
+    out = _Out()
+    ends = asyncio.run(states.deliver_changelog(out))
+    assert [(k, v) for _, _, k, v in out.records] == [
+        (b"id:x", b'{"fp":"f","c":"counted","bad":false}'), (b"term:T", b'[["a",1.5,false],["x",2.0,true]]'),
+        (BATCH_END, b"1")]
+    states.write_local(ends)
+    assert view.staged == {} and db[b"id:x"] == out.records[0][3] and db[_NEXT_OFFSET] == b"3"
+    fresh = StagedView(db)  # what a restarted worker reads
+    for v in (view, fresh):
+        assert v.get("term:T") == [["a", 1.5, False], ["x", 2.0, True]] and v.get("id:x")["c"] == "counted"
+    db.close()

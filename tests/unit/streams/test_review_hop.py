@@ -27,7 +27,7 @@ def test_classified_json_is_the_models_json():
     ]:
         want = ReviewClassified(review=review, classification=verdict.classification, counted=verdict.counted,
                                 department_id="D-1", ticket_id=ticket, note=verdict.note, classified_at=now)
-        assert classified_json(review, verdict, "D-1", ticket, _DATETIME.dump_json(now)) == want.model_dump_json().encode()
+        assert classified_json(review.model_dump_json().encode(), verdict, "D-1", ticket, _DATETIME.dump_json(now)) == want.model_dump_json().encode()
 
 
 def test_partitions_are_the_producers_default_partitioner():
@@ -42,6 +42,7 @@ def test_partitions_are_the_producers_default_partitioner():
 def test_the_hops_window_cache_gives_the_domains_windows():
     hop = ReviewHop.__new__(ReviewHop)  # only the window cache, no Kafka
     hop.spike, hop._cacheable, hop._window_cache = SpikeRule(), True, {}
+    hop._step = hop.spike.step.total_seconds()
     for seconds in [0, 1, 299, 300, 301, 899.5, 900, 3600 * 7 + 17, 86400 * 3 - 1]:
         at = AT + timedelta(seconds=seconds)
         for _ in range(2):  # computed, then cached

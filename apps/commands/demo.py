@@ -1,8 +1,10 @@
 """`haocha demo`: a simulated month of hall traffic through the whole platform, end to end.
 
-Starts a worker, sends May 2021's reviews, lets simulated officers work the tickets through the
-HTTP API, prints the monthly report and writes its files, and stops the worker. Each run uses
-fresh topics and a fresh store, so running it twice works.
+Starts a worker (or, with `--workers N`, N workers and one writer that serves the API and console:
+the embedded topology of docs/deploy.md), sends May 2021's reviews, lets simulated officers work
+the tickets through the HTTP API, prints the monthly report and writes its files, and stops the
+processes. Each run uses fresh topics and a fresh store, so running it twice works; the figures
+depend on the seed, not on the number of workers.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=2021)
     p.add_argument("--as-of", default="2021-06-10T00:00:00+08:00", help="the report's as-of time")
     p.add_argument("--out", type=Path, default=Path("out/demo"))
+    p.add_argument("--workers", type=int, default=1,
+                   help="stream workers; with 2 or more the ClickHouse writer runs apart (`haocha sink`) and "
+                        "serves the API and console")
     p.add_argument("--keep-console", action="store_true",
-                   help="after the report, leave the worker and its web console running with demo users "
+                   help="after the report, leave the platform and its web console running with demo users "
                         "(printed) until Ctrl-C")
     p.set_defaults(func=run)
 
@@ -45,7 +50,7 @@ def say(msg: str) -> None:
 
 
 def run(args) -> int:
-    from apps.simulate.worker_process import WorkerProcess
+    from apps.simulate.deployment import local_deployment
 
     started = time.monotonic()
     run_id = datetime.now().strftime("%Y%m%d%H%M%S")
@@ -54,30 +59,34 @@ def run(args) -> int:
     s = base.model_copy(update={"topic_prefix": f"demo{run_id}", "app_id": f"haocha-demo{run_id}",
                                 "data_dir": data_dir, "deadline_sweep_seconds": 0})
     token = secrets.token_urlsafe(24)
-    worker = WorkerProcess(s, data_dir / "worker.log", extra_env={"HAOCHA_ADMIN_TOKEN": token})
-    say(f"topics {s.topic_prefix}.*, store {s.dsn}, worker log {worker.log_path}")
+    deployment = local_deployment(s, args.workers, data_dir, {"HAOCHA_ADMIN_TOKEN": token})
+    workers = f"{len(deployment.workers)} worker{'s' if len(deployment.workers) > 1 else ''}"
+    say(f"topics {s.topic_prefix}.*, store {s.dsn}")
+    say(deployment.describe())
     from haocha.adapters.kafka import ensure_topics
 
     asyncio.run(ensure_topics(s))
-    worker.start()
+    deployment.start()
     try:
-        worker.wait_ready()
-        say(f"worker ready at {worker.url}")
-        figures = asyncio.run(_month(s, args, token))
+        deployment.wait_ready()
+        say(f"{workers} ready; API and console at {s.worker_url}")
+        figures = asyncio.run(_month(s, args, token, workers))
+        for line in deployment.shares():
+            say(line)
         report = _report(s, args, token)
         if args.keep_console:
-            _keep_console(s, worker)
+            _keep_console(s, deployment.api)
     finally:
-        say("stopping the worker")
-        worker.stop()
+        say(f"stopping the {workers}" + ("" if deployment.api in deployment.workers else " and the writer"))
+        deployment.stop()
     wall = time.monotonic() - started
     say(f"done in {wall:,.0f} s: {figures['messages']:,} messages at {figures['reviews_per_second']:,} reviews/s "
-        f"through the worker; {figures['commands']:,} officer commands; report files in {args.out}/")
-    print(f"demo wall time: {wall:.1f} s; worker throughput: {figures['reviews_per_second']} reviews/s")
+        f"through {workers}; {figures['commands']:,} officer commands; report files in {args.out}/")
+    print(f"demo wall time: {wall:.1f} s; {workers} throughput: {figures['reviews_per_second']} reviews/s")
     return 0 if report else 1
 
 
-async def _month(s, args, token) -> dict:
+async def _month(s, args, token, workers: str = "worker") -> dict:
     from apps.commands.simulate import send_traffic
     from apps.simulate.officers import list_all_tickets, work_tickets
     from apps.simulate.pipeline import wait_caught_up
@@ -85,7 +94,8 @@ async def _month(s, args, token) -> dict:
     from apps.simulate.traffic import TrafficPlan
 
     say(f"simulating {args.month}: {args.reviews:,} reviews over the halls' working days")
-    figures = await send_traffic(s, TrafficPlan(month=args.month, reviews=args.reviews, seed=args.seed))
+    figures = await send_traffic(s, TrafficPlan(month=args.month, reviews=args.reviews, seed=args.seed),
+                                 who=workers)
     await asyncio.sleep(2.5)  # the ticket queue is read from ClickHouse, which the sink fills in batches
     tickets = await list_all_tickets(s.worker_url, token)
     say(f"{len(tickets):,} rectification tickets opened; simulated officers at work")
@@ -94,6 +104,7 @@ async def _month(s, args, token) -> dict:
     stats = await work_tickets(s.worker_url, token, tickets, seed=args.seed, not_after=as_of,
                                on_progress=progress.update)
     progress.done(stats["tickets"], f"{stats['commands']:,} commands, {stats['refused']} refused")
+    await wait_caught_up(s)  # the writer's API sweeps the tickets open in the store: let it have them all
     await _sweep(s, token, as_of)
     await wait_caught_up(s)
     return {**figures, **stats}
@@ -109,7 +120,7 @@ async def _sweep(s, token, at: datetime) -> None:
             say(f"deadline sweep as of {at:%Y-%m-%d}: {resp.json()}")
 
 
-def _keep_console(s, worker) -> None:
+def _keep_console(s, api) -> None:
     from haocha.auth.tokens import hash_secret
     from haocha.auth.users import UserFile
 
@@ -120,13 +131,13 @@ def _keep_console(s, worker) -> None:
     users.add(DEMO_ADMIN, "admin", password_hash=digest, with_token=False)
     users.add(DEMO_MANAGER, "manager", password_hash=digest, with_token=False)
     rows = sorted((u.role, u.id, u.department_id or "") for u in users.all())
-    print(f"\n网页控制台 console: {worker.url}/console/   (password for every user below: {DEMO_PASSWORD})")
+    print(f"\n网页控制台 console: {api.url}/console/   (password for every user below: {DEMO_PASSWORD})")
     print(f"  {'role':<11} {'user id':<24} department")
     for role, user_id, dept in rows:
         print(f"  {role:<11} {user_id:<24} {dept}")
-    print("Ctrl-C stops the worker and the broker.", flush=True)
+    print("Ctrl-C stops the platform and the broker.", flush=True)
     try:
-        while worker.proc.poll() is None:
+        while api.proc.poll() is None:
             time.sleep(1)
     except KeyboardInterrupt:
         say("stopping")
@@ -140,7 +151,7 @@ def _report(s, args, token) -> bool:
     from apps.report.render_text import render_text
 
     say(f"monthly report {args.month} as of {args.as_of}")
-    os.environ["HAOCHA_API_TOKEN"] = token  # the worker holds the store: ask its API
+    os.environ["HAOCHA_API_TOKEN"] = token  # the store is the API's process's: ask the API
     rep, source = get_monthly(s, args.month, args.as_of)
     print(render_text(rep, limit=15))
     for path in write_files(rep, ["xlsx", "pdf", "html", "json", "csv"], args.out):

@@ -33,7 +33,7 @@ def run_traffic(args) -> int:
     return 0
 
 
-async def send_traffic(s, plan: TrafficPlan, wait: bool = True) -> dict:
+async def send_traffic(s, plan: TrafficPlan, wait: bool = True, who: str = "worker") -> dict:
     from haocha.adapters.kafka import produce_all
     from apps.simulate.pipeline import wait_caught_up
 
@@ -47,7 +47,7 @@ async def send_traffic(s, plan: TrafficPlan, wait: bool = True) -> dict:
     stats = dict(kinds, messages=n, send_seconds=round(send_s, 2))
     if wait:
         submitted = s.topic(REVIEWS_SUBMITTED.name)
-        lagging = Progress("worker taking reviews in", total=n)
+        lagging = Progress(f"{who} taking reviews in", total=n)
         waited = await wait_caught_up(s, on_progress=lambda lag: lagging.update(
             n - min(n, lag.get(submitted, 0)), f"messages in flight downstream {sum(lag.values()):,}"))
         lagging.done(n, "all sunk into ClickHouse")

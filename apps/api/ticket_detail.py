@@ -53,7 +53,8 @@ def review_of(events: list[dict]) -> dict | None:
 
 
 def state_from(events: list[dict], ticket_id: str) -> TicketState | None:
-    """The ticket folded from its stored history (a worker that does not hold it locally)."""
+    """The ticket folded from its stored history, where the process serving the API does not hold
+    it in a ticket table: a worker of other partitions, or the writer (`haocha sink`), which has none."""
     envs = [TicketEventEnvelope(event_id=e.get("event_id") or f"{ticket_id}:{e['version']}", type=e["type"],
                                 ticket_id=ticket_id, version=e["version"], occurred_at=e["occurred_at"],
                                 recorded_at=e.get("recorded_at") or e["occurred_at"], command_id=e.get("command_id", ""),

@@ -1,4 +1,6 @@
-"""`haocha worker`: the stream worker. It owns the embedded ClickHouse store while it runs."""
+"""`haocha worker`: the stream worker, and the HTTP API. It owns the embedded ClickHouse store while
+it runs unless the writer runs apart (HAOCHA_SINK_IN_WORKER=false: `haocha sink` owns it and serves
+the reads; docs/deploy.md)."""
 
 from __future__ import annotations
 

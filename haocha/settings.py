@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = "haocha"
-    partitions: int = Field(4, ge=1, description="partitions of every keyed topic; tables follow them")
+    # The most workers (and writers) that can share the work; fixed when the topics are created.
+    partitions: int = Field(12, ge=1, description="partitions of every keyed topic; tables follow them")
     replication: int = Field(1, ge=1)
 
     # Worker and its state

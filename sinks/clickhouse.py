@@ -66,6 +66,7 @@ class ClickHouseStore:
         self.tz = ZoneInfo(timezone)  # an unknown zone fails here, not inside a query
         self.client = connect(dsn, database)
         self._lock = threading.Lock()
+        self._staged: set[str] = set()  # tables whose staging table this session has
 
     @property
     def timezone(self) -> str:
@@ -99,13 +100,20 @@ class ClickHouseStore:
         if not lines:
             return 0
         with self._lock:
-            for sql in staged.prepare_sql(self.db):
-                self.client.command(self._bind(sql))
-            self.client.raw_insert(staged.stage_table(self.db), None, b"\n".join(lines), fmt="JSONEachRow",
-                                   settings=STAGE_SETTINGS)
-            self.client.command(self._bind(staged.fresh_sql(self.db)))
-            self.client.command(self._bind(staged.store_sql(self.db)))
-            return int(self.client.command(self._bind(staged.count_sql(self.db))))
+            try:
+                if staged.table not in self._staged:
+                    self.client.command(self._bind(staged.create_sql(self.db)))
+                    self._staged.add(staged.table)
+                self.client.command(staged.truncate_sql(self.db))
+                self.client.raw_insert(staged.stage_table(self.db), None, b"\n".join(lines), fmt="JSONEachRow",
+                                       settings=STAGE_SETTINGS)
+                fresh = int(self.client.command(self._bind(staged.count_sql(self.db))))
+                if fresh:
+                    self.client.command(self._bind(staged.store_sql(self.db)))
+                return fresh
+            except Exception:
+                self._staged.clear()  # a session lost with its temporary tables: made again on the retry
+                raise
 
     # -- writes -----------------------------------------------------------------------------
     def write_reviews(self, items: Sequence[ReviewClassified | bytes]) -> int:
@@ -160,7 +168,13 @@ def numbered(docs: Iterable[bytes]) -> list[bytes]:
 # Where a ticket event may hold something to mask: a phone field, a mobile number (each of its
 # digits an ASCII digit or any non-ASCII character, which may be a digit), or a \u escape hiding
 # either. Everything else is stored as the topic holds it.
-MAYBE_PERSONAL = re.compile(rb'"phone"\s*:\s*"|1[3-9](?:[0-9]|[\x80-\xff]{2,4}){9}|\\u')
+_PHONE_FIELD = re.compile(rb'"phone"\s*:\s*"')
+_MAYBE_MOBILE = re.compile(rb"1[3-9](?:[0-9]|[\x80-\xff]{2,4}){9}")
+
+
+def maybe_personal(raw: bytes) -> bool:
+    return (b"\\u" in raw or (b'"phone"' in raw and _PHONE_FIELD.search(raw) is not None)
+            or _MAYBE_MOBILE.search(raw) is not None)
 
 
 def masked_event(env: dict) -> dict:
@@ -173,7 +187,7 @@ def masked_event(env: dict) -> dict:
 
 def _event_bytes(e: TicketEventEnvelope | bytes) -> bytes:
     raw = e if isinstance(e, bytes) else e.model_dump_json().encode()
-    return orjson.dumps(masked_event(orjson.loads(raw))) if MAYBE_PERSONAL.search(raw) else raw
+    return orjson.dumps(masked_event(orjson.loads(raw))) if maybe_personal(raw) else raw
 
 
 def dead_letter_key(d: DeadLetter, partition: int, offset: int) -> str:

@@ -18,11 +18,11 @@ def mask_phones_in_text(expr: str) -> str:
     return f"replaceRegexpAll({once}, '{_MOBILE}', '{_MASKED}')"
 
 
-def mask_phone(expr: str) -> str:
-    """`privacy.mask_phone` of a (Nullable) String expression."""
-    digits = f"replaceRegexpOne({expr}, '^\\\\++', '')"
-    n = f"toInt64(lengthUTF8({digits}))"
-    head, tail = f"if({n} >= 11, 3, 1)", f"if({n} >= 11, 4, 2)"
-    return (f"if(empty({expr}), {expr}, if({n} <= {head} + {tail}, repeat('*', lengthUTF8({expr})), "
-            f"concat(substringUTF8({expr}, 1, lengthUTF8({expr}) - {n}), substringUTF8({digits}, 1, {head}), "
-            f"repeat('*', greatest({n} - {head} - {tail}, 0)), substringUTF8({digits}, greatest({n} - {tail} + 1, 1)))))")
+def mask_phone(expr: str, name: str) -> str:
+    """`privacy.mask_phone` of a (Nullable) String expression; `name` prefixes the aliases it
+    defines (unique in the query), which keep the expression small for the query analyser."""
+    d, n, h, t = f"{name}_digits", f"{name}_n", f"{name}_head", f"{name}_tail"
+    return (f"if(empty({expr}), {expr}, if((toInt64(lengthUTF8(trimLeft({expr}, '+') AS {d})) AS {n}) <= "
+            f"(if({n} >= 11, 3, 1) AS {h}) + (if({n} >= 11, 4, 2) AS {t}), repeat('*', lengthUTF8({expr})), "
+            f"concat(substringUTF8({expr}, 1, lengthUTF8({expr}) - {n}), substringUTF8({d}, 1, {h}), "
+            f"repeat('*', greatest({n} - {h} - {t}, 0)), substringUTF8({d}, greatest({n} - {t} + 1, 1)))))")

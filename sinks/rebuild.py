@@ -25,7 +25,8 @@ async def read_topic(settings: Settings, name: str, batch: int = BATCH) -> Async
     """Every message of a topic (the spec's name, without the prefix) from the start to its end
     as it was when reading began, in batches of raw records (value, partition, offset)."""
     topic = settings.topic(name)
-    consumer = kafka.consumer(settings, auto_offset_reset="earliest", max_poll_records=batch)
+    consumer = kafka.consumer(settings, auto_offset_reset="earliest", max_poll_records=batch,
+                              fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -45,14 +46,28 @@ async def read_topic(settings: Settings, name: str, batch: int = BATCH) -> Async
 
 
 async def rebuild(settings: Settings, store: ClickHouseStore, on_progress=None) -> dict[str, int]:
-    """Replay every history topic into `store` (already migrated); returns rows written per topic."""
+    """Replay every history topic into `store` (already migrated); returns rows written per topic.
+    A batch is written (on a thread: the engine runs outside the GIL) while the next one is read,
+    one at a time and in the log's order."""
     written: dict[str, int] = {}
     for history in rows.HISTORY:
-        total = 0
-        async for msgs in read_topic(settings, history.topic):
-            total += await asyncio.to_thread(history, store, msgs)
-            if on_progress:
-                on_progress(history.topic, total)
+        total, writing = 0, None
+        try:
+            async for msgs in read_topic(settings, history.topic):
+                items = history.parse(msgs)
+                if writing is not None:
+                    total += await writing
+                    if on_progress:
+                        on_progress(history.topic, total)
+                writing = asyncio.ensure_future(asyncio.to_thread(history.write, store, items))
+            if writing is not None:
+                total += await writing
+                writing = None
+        finally:
+            if writing is not None:  # reading failed: the batch in flight still finishes
+                await asyncio.gather(writing, return_exceptions=True)
+        if on_progress:
+            on_progress(history.topic, total)
         written[history.topic] = total
     return written
 

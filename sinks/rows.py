@@ -33,9 +33,6 @@ class TopicRows:
     parse: Callable[[Sequence[Raw]], list]  # what the write takes; the worker parses on its event loop
     write: Callable[[ClickHouseStore, list], int]  # rows written (the new ones only)
 
-    def __call__(self, store: ClickHouseStore, msgs: Sequence[Raw]) -> int:
-        return self.write(store, self.parse(msgs))
-
 
 def _values(msgs: Sequence[Raw]) -> list[bytes]:
     # No parse here: the producers validated the schema, and the store hands the bytes on

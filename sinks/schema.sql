@@ -1,8 +1,9 @@
 -- Haocha's ClickHouse schema. Applied idempotently at start (every statement IF NOT EXISTS).
 -- Times are stored as DateTime64 in the local time zone {tz} (settings.timezone, Asia/Shanghai by
 -- default) so that day/week/month boundaries are local.
--- Writers insert only rows whose keys are not there yet (see sinks/clickhouse.py), so a replay
--- after a crash writes nothing twice; the Replacing engines are a second line of defence.
+-- Writers insert only rows whose keys are not there yet (sinks/staging.py: a batch is staged in a
+-- temporary table, one INSERT ... SELECT stores the new keys), so a replay after a crash writes
+-- nothing twice; the Replacing engines are a second line of defence.
 
 CREATE DATABASE IF NOT EXISTS {db};
 

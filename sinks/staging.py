@@ -2,8 +2,8 @@
 and one INSERT ... SELECT adds to the target only the rows whose keys it does not hold yet.
 
 Each line carries `_n`, its place in the batch: of the copies of one key inside a batch the first
-is stored, as of copies across batches the one stored first stays. The staging and `fresh` tables
-are temporary (one set per session: per writer process, and per HTTP session with a server), so
+is stored, as of copies across batches the one stored first stays. The staging tables are
+temporary (one per table and session: per writer process, and per HTTP session with a server), so
 writers sharing a server never see each other's batches. The materialized views hang on the
 targets only: each fires once per row stored, and a replayed batch, which stores nothing, feeds
 them nothing.
@@ -41,32 +41,28 @@ class Staged:
     def stage_table(self, db: str) -> str:
         return f"_stage_{db}_{self.table}"
 
-    def fresh_table(self, db: str) -> str:
-        return f"_fresh_{db}_{self.table}"
+    def create_sql(self, db: str) -> str:
+        return f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.stage_table(db)} (_n UInt32, {self.stage}) ENGINE = Memory"
 
-    def prepare_sql(self, db: str) -> list[str]:
-        """Statements that leave both temporary tables there and empty (a lost session loses them)."""
-        stage, fresh = self.stage_table(db), self.fresh_table(db)
-        return [f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (_n UInt32, {self.stage}) ENGINE = Memory",
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {fresh} AS {db}.{self.table} ENGINE = Memory",
-                f"TRUNCATE TABLE {stage}", f"TRUNCATE TABLE {fresh}"]
+    def truncate_sql(self, db: str) -> str:
+        return f"TRUNCATE TABLE {self.stage_table(db)}"
 
-    def fresh_sql(self, db: str) -> str:
-        """The batch's rows that the target lacks, first copy of each key, into `fresh`."""
-        stage, cols = self.stage_table(db), ", ".join(self.columns)
+    def _fresh(self, db: str) -> str:
+        """The stage's rows whose keys the target lacks."""
+        stage = self.stage_table(db)
         lookup = f"{self.key} IN (SELECT {self.key} FROM {stage})"
         if self.narrow:
             lookup = f"{self.narrow} IN (SELECT {self.narrow} FROM {stage}) AND {lookup}"
-        return (f"INSERT INTO {self.fresh_table(db)} ({cols}) SELECT {self.select} FROM {stage} "
-                f"WHERE {self.key} NOT IN (SELECT {self.key} FROM {db}.{self.table} WHERE {lookup}) "
-                f"ORDER BY _n LIMIT 1 BY {self.key}")
-
-    def store_sql(self, db: str) -> str:
-        cols = ", ".join(self.columns)
-        return f"INSERT INTO {db}.{self.table} ({cols}) SELECT {cols} FROM {self.fresh_table(db)}"
+        return f"FROM {stage} WHERE {self.key} NOT IN (SELECT {self.key} FROM {db}.{self.table} WHERE {lookup})"
 
     def count_sql(self, db: str) -> str:
-        return f"SELECT count() FROM {self.fresh_table(db)}"
+        """How many keys the store will add (asked first: an insert reports no count on chdb)."""
+        return f"SELECT uniqExact({self.key}) {self._fresh(db)}"
+
+    def store_sql(self, db: str) -> str:
+        """Store the first copy of each new key."""
+        return (f"INSERT INTO {db}.{self.table} ({', '.join(self.columns)}) SELECT {self.select} {self._fresh(db)} "
+                f"ORDER BY _n LIMIT 1 BY {self.key}")
 
 
 def _same(columns: str) -> tuple[tuple[str, ...], str]:
@@ -96,7 +92,7 @@ REVIEWS = Staged(
             f"review.staff_id, review.item_code, {mask_phones_in_text('review.item_name')}, review.rating, "
             f"{_SCORES}, review.reasons, {mask_phones_in_text('review.comment')}, "
             "review.evaluator.real_name OR review.evaluator.phone IS NOT NULL, "
-            f"{mask_phone('review.evaluator.phone')}, review.happened_at, "
+            f"{mask_phone('review.evaluator.phone', '_phone')}, review.happened_at, "
             "ifNull(review.received_at, classified_at), classified_at, review.terminal_id, review.follow_up_of, "
             "classification, counted, ticket_id, note"),
     key="review_id",

@@ -2,8 +2,9 @@
 ClickHouse in big batches (`sink_batch` rows, or what `sink_flush_seconds` gathered), the batch's
 offsets committed after the inserts.
 
-Replay-safe as the store's writes are: each insert first asks which of its keys are stored and adds
-only the rest, so a batch written again after a crash adds nothing. One writer per partition (the
+Replay-safe as the store's writes are: ClickHouse stages each batch and stores only the rows whose
+keys it does not hold yet (sinks/staging.py), so a batch written again after a crash adds nothing;
+the records' bytes go to the store unparsed, ClickHouse maps the JSON. One writer per partition (the
 consumer group) keeps that race-free; with several writer processes on one server, each table's
 partitions still have one writer at a time, and a rebalance waits for the batch in flight.
 

@@ -6,7 +6,8 @@ Tests check sinks/schema_rollups.sql is up to date: `python -m sinks.rollups > s
 from __future__ import annotations
 
 from haocha.domain.metrics import ROLLUP_COMPONENTS
-from sinks.sql import COMPONENT_SQL
+from sinks.sql import BAD, COMPONENT_SQL
+from sinks.ticket_rollups import ticket_rollup_schema_sql
 
 ROLLUP_SQL = {k: COMPONENT_SQL[k] for k in ROLLUP_COMPONENTS}
 
@@ -58,7 +59,90 @@ def rollup_schema_sql() -> str:
             "GROUP BY granularity, bucket, hall_id, department_id, window_id;",
             "",
         ]
-    return "\n".join(out)
+    return "\n".join(out + receipt_schema_sql() + ticket_rollup_schema_sql())
+
+
+def receipt_schema_sql() -> list[str]:
+    """The monthly report's review side: a review of the month counts at T if received <= T, so
+    counted reviews are rolled up per review month, window and hour received, and kept one by one
+    ordered by received_at for the last partial hour before T."""
+    cols = ",\n".join(f"    {k:<14} SimpleAggregateFunction(sum, UInt64)" for k in ROLLUP_SQL)
+    sel = ",\n".join(f"    {expr} AS {k}" for k, expr in ROLLUP_SQL.items())
+    key = "month, department_id, hall_id, window_id, received_hour"
+    select = (f"SELECT\n    toStartOfMonth(happened_at) AS month,\n    department_id,\n    hall_id,\n    window_id,\n"
+              f"    toStartOfHour(received_at) AS received_hour,\n{sel}\nFROM {{db}}.reviews\nWHERE counted")
+    copy = ("SELECT received_at, toStartOfMonth(happened_at) AS month, department_id, hall_id, window_id, rating,\n"
+            "    score, real_name\nFROM {db}.reviews\nWHERE counted")
+    bad = ("SELECT toStartOfMonth(happened_at) AS month, happened_at, review_id, ticket_id, department_id, hall_id,\n"
+           f"    window_id, rating, score, real_name, reasons, received_at\nFROM {{db}}.reviews\nWHERE counted AND {BAD}")
+    return [
+        "-- The monthly report's review side (sinks/rollups.py receipt_schema_sql).",
+        "CREATE TABLE IF NOT EXISTS {db}.review_receipt_rollups",
+        "(",
+        "    month          Date,",
+        "    department_id  LowCardinality(String),",
+        "    hall_id        LowCardinality(String),",
+        "    window_id      LowCardinality(String),",
+        "    received_hour  DateTime('{tz}'),",
+        cols,
+        ")",
+        "ENGINE = AggregatingMergeTree",
+        f"ORDER BY ({key});",
+        "",
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_receipt_rollups_mv TO {db}.review_receipt_rollups AS",
+        f"{select}\nGROUP BY {key};",
+        "",
+        "CREATE TABLE IF NOT EXISTS {db}.review_receipts",
+        "(",
+        "    received_at    DateTime64(3, '{tz}'),",
+        "    month          Date,",
+        "    department_id  LowCardinality(String),",
+        "    hall_id        LowCardinality(String),",
+        "    window_id      LowCardinality(String),",
+        "    rating         UInt8,",
+        "    score          UInt8,",
+        "    real_name      Bool",
+        ")",
+        "ENGINE = MergeTree",
+        "ORDER BY received_at;",
+        "",
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_receipts_mv TO {db}.review_receipts AS",
+        f"{copy};",
+        "",
+        "-- The counted bad reviews by month and happened_at: the open-ticket list reads a slice of",
+        "-- them at a time, and the carry-over looks up earlier months' by ticket.",
+        "CREATE TABLE IF NOT EXISTS {db}.bad_reviews",
+        "(",
+        "    month          Date,",
+        "    happened_at    DateTime64(3, '{tz}'),",
+        "    review_id      String,",
+        "    ticket_id      Nullable(String),",
+        "    department_id  LowCardinality(String),",
+        "    hall_id        LowCardinality(String),",
+        "    window_id      LowCardinality(String),",
+        "    rating         UInt8,",
+        "    score          UInt8,",
+        "    real_name      Bool,",
+        "    reasons        Array(String),",
+        "    received_at    DateTime64(3, '{tz}')",
+        ")",
+        "ENGINE = MergeTree",
+        "ORDER BY (month, happened_at, review_id);",
+        "",
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.bad_reviews_mv TO {db}.bad_reviews AS",
+        f"{bad};",
+        "",
+        "-- Backfill once when the views are new on a store that already holds reviews.",
+        "INSERT INTO {db}.bad_reviews",
+        f"{bad}\n    AND (SELECT count() FROM {{db}}.bad_reviews) = 0;",
+        "",
+        "INSERT INTO {db}.review_receipt_rollups",
+        f"{select}\n    AND (SELECT count() FROM {{db}}.review_receipts) = 0\nGROUP BY {key};",
+        "",
+        "INSERT INTO {db}.review_receipts",
+        f"{copy}\n    AND (SELECT count() FROM {{db}}.review_receipts) = 0;",
+        "",
+    ]
 
 
 if __name__ == "__main__":  # pragma: no cover

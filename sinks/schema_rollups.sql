@@ -156,3 +156,424 @@ FROM {db}.reviews
 WHERE counted
     AND (SELECT count() FROM {db}.review_rollups WHERE granularity = 'month') = 0
 GROUP BY granularity, bucket, hall_id, department_id, window_id;
+
+-- The monthly report's review side (sinks/rollups.py receipt_schema_sql).
+CREATE TABLE IF NOT EXISTS {db}.review_receipt_rollups
+(
+    month          Date,
+    department_id  LowCardinality(String),
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    received_hour  DateTime('{tz}'),
+    reviews        SimpleAggregateFunction(sum, UInt64),
+    good           SimpleAggregateFunction(sum, UInt64),
+    bad            SimpleAggregateFunction(sum, UInt64),
+    score_sum      SimpleAggregateFunction(sum, UInt64),
+    real_name_bad  SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (month, department_id, hall_id, window_id, received_hour);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_receipt_rollups_mv TO {db}.review_receipt_rollups AS
+SELECT
+    toStartOfMonth(happened_at) AS month,
+    department_id,
+    hall_id,
+    window_id,
+    toStartOfHour(received_at) AS received_hour,
+    count() AS reviews,
+    countIf(rating IN (4, 5)) AS good,
+    countIf(rating IN (1, 2)) AS bad,
+    sum(toUInt64(score)) AS score_sum,
+    countIf(rating IN (1, 2) AND real_name) AS real_name_bad
+FROM {db}.reviews
+WHERE counted
+GROUP BY month, department_id, hall_id, window_id, received_hour;
+
+CREATE TABLE IF NOT EXISTS {db}.review_receipts
+(
+    received_at    DateTime64(3, '{tz}'),
+    month          Date,
+    department_id  LowCardinality(String),
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    rating         UInt8,
+    score          UInt8,
+    real_name      Bool
+)
+ENGINE = MergeTree
+ORDER BY received_at;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_receipts_mv TO {db}.review_receipts AS
+SELECT received_at, toStartOfMonth(happened_at) AS month, department_id, hall_id, window_id, rating,
+    score, real_name
+FROM {db}.reviews
+WHERE counted;
+
+-- The counted bad reviews by month and happened_at: the open-ticket list reads a slice of
+-- them at a time, and the carry-over looks up earlier months' by ticket.
+CREATE TABLE IF NOT EXISTS {db}.bad_reviews
+(
+    month          Date,
+    happened_at    DateTime64(3, '{tz}'),
+    review_id      String,
+    ticket_id      Nullable(String),
+    department_id  LowCardinality(String),
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    rating         UInt8,
+    score          UInt8,
+    real_name      Bool,
+    reasons        Array(String),
+    received_at    DateTime64(3, '{tz}')
+)
+ENGINE = MergeTree
+ORDER BY (month, happened_at, review_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.bad_reviews_mv TO {db}.bad_reviews AS
+SELECT toStartOfMonth(happened_at) AS month, happened_at, review_id, ticket_id, department_id, hall_id,
+    window_id, rating, score, real_name, reasons, received_at
+FROM {db}.reviews
+WHERE counted AND rating IN (1, 2);
+
+-- Backfill once when the views are new on a store that already holds reviews.
+INSERT INTO {db}.bad_reviews
+SELECT toStartOfMonth(happened_at) AS month, happened_at, review_id, ticket_id, department_id, hall_id,
+    window_id, rating, score, real_name, reasons, received_at
+FROM {db}.reviews
+WHERE counted AND rating IN (1, 2)
+    AND (SELECT count() FROM {db}.bad_reviews) = 0;
+
+INSERT INTO {db}.review_receipt_rollups
+SELECT
+    toStartOfMonth(happened_at) AS month,
+    department_id,
+    hall_id,
+    window_id,
+    toStartOfHour(received_at) AS received_hour,
+    count() AS reviews,
+    countIf(rating IN (4, 5)) AS good,
+    countIf(rating IN (1, 2)) AS bad,
+    sum(toUInt64(score)) AS score_sum,
+    countIf(rating IN (1, 2) AND real_name) AS real_name_bad
+FROM {db}.reviews
+WHERE counted
+    AND (SELECT count() FROM {db}.review_receipts) = 0
+GROUP BY month, department_id, hall_id, window_id, received_hour;
+
+INSERT INTO {db}.review_receipts
+SELECT received_at, toStartOfMonth(happened_at) AS month, department_id, hall_id, window_id, rating,
+    score, real_name
+FROM {db}.reviews
+WHERE counted
+    AND (SELECT count() FROM {db}.review_receipts) = 0;
+
+-- Ticket rollups for the monthly report (sinks/ticket_rollups.py): signed changes of each
+-- ticket's components per service window and hour of effective time, as of any T.
+
+CREATE TABLE IF NOT EXISTS {db}.ticket_rollup_state
+(
+    ticket_id      String,
+    version        UInt32,
+    eff            DateTime64(3, '{tz}'),
+    has            Bool,
+    inv            Bool,
+    contacted      Bool,
+    closed         Bool,
+    opened_at      DateTime64(3, '{tz}'),
+    closed_at      DateTime64(3, '{tz}'),
+    due            DateTime64(3, '{tz}'),
+    month          Date,
+    happened_at    DateTime64(3, '{tz}'),
+    department_id  String,
+    hall_id        String,
+    window_id      String,
+    rating         UInt8,
+    real_name      Bool
+)
+ENGINE = EmbeddedRocksDB
+PRIMARY KEY ticket_id;
+
+CREATE TABLE IF NOT EXISTS {db}.ticket_transitions
+(
+    ticket_id      String,
+    version        UInt32,
+    type           String,
+    occurred_at    DateTime64(3, '{tz}'),
+    upheld         Bool,
+    reached        Bool,
+    due            DateTime64(3, '{tz}'),
+    resolution     String,
+    month          Date,
+    happened_at    DateTime64(3, '{tz}'),
+    department_id  String,
+    hall_id        String,
+    window_id      String,
+    rating         UInt8,
+    real_name      Bool,
+    n_has          Bool,
+    n_inv          Bool,
+    n_contacted    Bool,
+    n_closed       Bool,
+    n_opened_at    DateTime64(3, '{tz}'),
+    n_closed_at    DateTime64(3, '{tz}'),
+    n_due          DateTime64(3, '{tz}'),
+    n_eff          DateTime64(3, '{tz}'),
+    o_has          Bool,
+    o_inv          Bool,
+    o_contacted    Bool,
+    o_closed       Bool,
+    o_opened_at    DateTime64(3, '{tz}'),
+    o_closed_at    DateTime64(3, '{tz}'),
+    o_due          DateTime64(3, '{tz}'),
+    o_eff          DateTime64(3, '{tz}')
+)
+ENGINE = Null;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_transitions_mv TO {db}.ticket_transitions AS
+
+SELECT ticket_id, version, type, occurred_at, ev_upheld AS upheld, ev_reached AS reached,
+        ifNull(ev_due, toDateTime64(0, 3, '{tz}')) AS due, resolution,
+        ifNull(anyLast(ev_month) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_month) AS month,
+        ifNull(anyLast(ev_happened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_happened_at) AS happened_at,
+        ifNull(anyLast(ev_department_id) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_department_id) AS department_id,
+        ifNull(anyLast(ev_hall_id) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_hall_id) AS hall_id,
+        ifNull(anyLast(ev_window_id) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_window_id) AS window_id,
+        ifNull(anyLast(ev_rating) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_rating) AS rating,
+        ifNull(anyLast(ev_real_name) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_real_name) AS real_name,
+        (s_has OR max(is_opened) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS n_has,
+        (s_inv OR max(ev_upheld) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS n_inv,
+        (s_contacted OR max(ev_reached) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS n_contacted,
+        ifNull(anyLast(ev_closing) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_closed) AS n_closed,
+        if(s_has, least(s_opened_at, ifNull(min(ev_opened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_opened_at)), ifNull(min(ev_opened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), toDateTime64(0, 3, '{tz}'))) AS n_opened_at,
+        ifNull(anyLast(ev_closed_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_closed_at) AS n_closed_at,
+        ifNull(anyLast(ev_due) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_due) AS n_due,
+        greatest(s_eff, ifNull(max(toNullable(occurred_at)) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_eff)) AS n_eff,
+        (s_has OR max(is_opened) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS o_has,
+        (s_inv OR max(ev_upheld) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS o_inv,
+        (s_contacted OR max(ev_reached) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS o_contacted,
+        ifNull(anyLast(ev_closing) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_closed) AS o_closed,
+        if(s_has, least(s_opened_at, ifNull(min(ev_opened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_opened_at)), ifNull(min(ev_opened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), toDateTime64(0, 3, '{tz}'))) AS o_opened_at,
+        ifNull(anyLast(ev_closed_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_closed_at) AS o_closed_at,
+        ifNull(anyLast(ev_due) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_due) AS o_due,
+        greatest(s_eff, ifNull(max(toNullable(occurred_at)) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_eff)) AS o_eff
+FROM (
+    SELECT e.ticket_id AS ticket_id, e.version AS version, e.type AS type, e.occurred_at AS occurred_at,
+        s.version AS s_version, s.eff AS s_eff, s.has AS s_has, s.inv AS s_inv, s.contacted AS s_contacted, s.closed AS s_closed, s.opened_at AS s_opened_at, s.closed_at AS s_closed_at, s.due AS s_due, s.month AS s_month, s.happened_at AS s_happened_at, s.department_id AS s_department_id, s.hall_id AS s_hall_id, s.window_id AS s_window_id, s.rating AS s_rating, s.real_name AS s_real_name,
+        e.type = 'TicketOpened' AS is_opened,
+        e.type = 'AppealDecided' AND JSONExtractBool(payload, 'upheld') AS ev_upheld,
+        e.type = 'ContactRecorded' AND JSONExtractBool(payload, 'reached') AS ev_reached,
+        if(e.type = 'TicketClosed', JSONExtractString(payload, 'resolution'), '') AS resolution,
+        if(e.type IN ('TicketClosed', 'TicketReopened'), toNullable(e.type = 'TicketClosed'), NULL) AS ev_closing,
+        if(e.type = 'TicketOpened', toNullable(e.occurred_at), NULL) AS ev_opened_at,
+        if(e.type = 'TicketClosed', toNullable(e.occurred_at), NULL) AS ev_closed_at,
+        if(e.type IN ('TicketOpened', 'TicketReopened'), toNullable(parseDateTime64BestEffortOrZero(JSONExtractString(payload, 'resolve_due'), 3, '{tz}')), NULL) AS ev_due,
+        if(e.type = 'TicketOpened', toNullable(parseDateTime64BestEffortOrZero(JSONExtractString(payload, 'happened_at'), 3, '{tz}')), NULL) AS ev_happened_at,
+        toStartOfMonth(ev_happened_at) AS ev_month,
+        if(e.type = 'TicketOpened', toNullable(JSONExtractString(payload, 'department_id')), CAST(NULL, 'Nullable(String)')) AS ev_department_id,
+        if(e.type = 'TicketOpened', toNullable(JSONExtractString(payload, 'hall_id')), CAST(NULL, 'Nullable(String)')) AS ev_hall_id,
+        if(e.type = 'TicketOpened', toNullable(JSONExtractString(payload, 'window_id')), CAST(NULL, 'Nullable(String)')) AS ev_window_id,
+        if(e.type = 'TicketOpened', toNullable(toUInt8(JSONExtractInt(payload, 'rating'))), NULL) AS ev_rating,
+        if(e.type = 'TicketOpened', toNullable(JSONExtractBool(payload, 'real_name')), NULL) AS ev_real_name
+    FROM {db}.ticket_events AS e
+    LEFT JOIN {db}.ticket_rollup_state AS s ON s.ticket_id = e.ticket_id
+    WHERE e.version > s.version
+);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_rollup_state_mv TO {db}.ticket_rollup_state AS
+SELECT ticket_id, max(v) AS version, argMax(n_eff, v) AS eff, argMax(n_has, v) AS has, argMax(n_inv, v) AS inv, argMax(n_contacted, v) AS contacted, argMax(n_closed, v) AS closed, argMax(n_opened_at, v) AS opened_at, argMax(n_closed_at, v) AS closed_at, argMax(n_due, v) AS due,
+    argMax(month, v) AS month, argMax(happened_at, v) AS happened_at, argMax(department_id, v) AS department_id, argMax(hall_id, v) AS hall_id, argMax(window_id, v) AS window_id, argMax(rating, v) AS rating, argMax(real_name, v) AS real_name
+FROM (SELECT *, version AS v FROM {db}.ticket_transitions)
+GROUP BY ticket_id;
+
+CREATE TABLE IF NOT EXISTS {db}.ticket_rollups
+(
+    month          Date,
+    department_id  LowCardinality(String),
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    eff_hour       DateTime('{tz}'),
+    inv_reviews    SimpleAggregateFunction(sum, Int64),
+    inv_good       SimpleAggregateFunction(sum, Int64),
+    inv_bad        SimpleAggregateFunction(sum, Int64),
+    inv_score_sum  SimpleAggregateFunction(sum, Int64),
+    inv_real_name_bad SimpleAggregateFunction(sum, Int64),
+    closed         SimpleAggregateFunction(sum, Int64),
+    closed_on_time SimpleAggregateFunction(sum, Int64),
+    contacted      SimpleAggregateFunction(sum, Int64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (month, department_id, hall_id, window_id, eff_hour);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_rollups_mv TO {db}.ticket_rollups AS
+SELECT month, department_id, hall_id, window_id, toStartOfHour(n_eff) AS eff_hour,
+    sum(toInt64(n_has AND n_inv) - toInt64(o_has AND o_inv)) AS inv_reviews,
+    sum(toInt64(n_has AND n_inv AND rating IN (4, 5)) - toInt64(o_has AND o_inv AND rating IN (4, 5))) AS inv_good,
+    sum(toInt64(n_has AND n_inv AND rating IN (1, 2)) - toInt64(o_has AND o_inv AND rating IN (1, 2))) AS inv_bad,
+    sum(toInt64(n_has AND n_inv) * toInt64(transform(rating, [5, 4, 3, 2, 1], [100, 80, 60, 30, 0], 0)) - toInt64(o_has AND o_inv) * toInt64(transform(rating, [5, 4, 3, 2, 1], [100, 80, 60, 30, 0], 0))) AS inv_score_sum,
+    sum(toInt64(n_has AND n_inv AND rating IN (1, 2) AND real_name) - toInt64(o_has AND o_inv AND rating IN (1, 2) AND real_name)) AS inv_real_name_bad,
+    sum(toInt64(n_has AND NOT n_inv AND rating IN (1, 2) AND n_closed) - toInt64(o_has AND NOT o_inv AND rating IN (1, 2) AND o_closed)) AS closed,
+    sum(toInt64(n_has AND NOT n_inv AND rating IN (1, 2) AND n_closed AND n_closed_at <= n_due) - toInt64(o_has AND NOT o_inv AND rating IN (1, 2) AND o_closed AND o_closed_at <= o_due)) AS closed_on_time,
+    sum(toInt64(n_has AND NOT n_inv AND rating IN (1, 2) AND real_name AND n_contacted) - toInt64(o_has AND NOT o_inv AND rating IN (1, 2) AND real_name AND o_contacted)) AS contacted
+FROM {db}.ticket_transitions
+GROUP BY month, department_id, hall_id, window_id, eff_hour
+HAVING inv_reviews != 0 OR inv_good != 0 OR inv_bad != 0 OR inv_score_sum != 0 OR inv_real_name_bad != 0 OR closed != 0 OR closed_on_time != 0 OR contacted != 0;
+
+CREATE TABLE IF NOT EXISTS {db}.ticket_rollup_days
+(
+    month          Date,
+    department_id  LowCardinality(String),
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    eff_hour       DateTime('{tz}'),
+    day            Date,
+    n              SimpleAggregateFunction(sum, Int64),
+    ms             SimpleAggregateFunction(sum, Int64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (month, department_id, hall_id, window_id, eff_hour, day);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_rollup_days_mv TO {db}.ticket_rollup_days AS
+SELECT month, department_id, hall_id, window_id, toStartOfHour(n_eff) AS eff_hour, term.1 AS day,
+    sum(term.2) AS n, sum(term.2 * term.3) AS ms
+FROM {db}.ticket_transitions
+ARRAY JOIN [(toDate(n_closed_at), (toInt64(n_has AND NOT n_inv AND rating IN (1, 2) AND n_closed)), (toUnixTimestamp64Milli(n_closed_at) - toUnixTimestamp(toStartOfDay(n_closed_at)) * 1000)), (toDate(n_opened_at), -(toInt64(n_has AND NOT n_inv AND rating IN (1, 2) AND n_closed)), (toUnixTimestamp64Milli(n_opened_at) - toUnixTimestamp(toStartOfDay(n_opened_at)) * 1000)), (toDate(o_closed_at), -(toInt64(o_has AND NOT o_inv AND rating IN (1, 2) AND o_closed)), (toUnixTimestamp64Milli(o_closed_at) - toUnixTimestamp(toStartOfDay(o_closed_at)) * 1000)), (toDate(o_opened_at), (toInt64(o_has AND NOT o_inv AND rating IN (1, 2) AND o_closed)), (toUnixTimestamp64Milli(o_opened_at) - toUnixTimestamp(toStartOfDay(o_opened_at)) * 1000))] AS term
+WHERE term.2 != 0
+GROUP BY month, department_id, hall_id, window_id, eff_hour, day;
+
+CREATE TABLE IF NOT EXISTS {db}.ticket_rollup_dues
+(
+    month          Date,
+    department_id  LowCardinality(String),
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    eff_hour       DateTime('{tz}'),
+    n              SimpleAggregateFunction(sum, Int64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (month, department_id, hall_id, window_id, eff_hour);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_rollup_dues_mv TO {db}.ticket_rollup_dues AS
+SELECT month, department_id, hall_id, window_id, term.1 AS eff_hour, sum(term.2) AS n
+FROM {db}.ticket_transitions
+ARRAY JOIN [(greatest(toStartOfHour(n_eff), toStartOfHour(n_due)), toInt64(n_has AND NOT n_inv AND rating IN (1, 2) AND NOT n_closed)), (greatest(toStartOfHour(n_eff), toStartOfHour(o_due)), -toInt64(o_has AND NOT o_inv AND rating IN (1, 2) AND NOT o_closed))] AS term
+WHERE term.2 != 0
+GROUP BY month, department_id, hall_id, window_id, eff_hour;
+
+-- Each event's facts, parsed, by review month and time: what the report folds per ticket
+-- (open tickets, carry-over, the tickets the rollups cannot answer for).
+CREATE TABLE IF NOT EXISTS {db}.ticket_event_facts
+(
+    month          Date,
+    happened_at    DateTime64(3, '{tz}'),
+    ticket_id      String,
+    version        UInt32,
+    type           LowCardinality(String),
+    occurred_at    DateTime64(3, '{tz}'),
+    upheld         Bool,
+    reached        Bool,
+    due            DateTime64(3, '{tz}'),
+    resolution     LowCardinality(String),
+    department_id  LowCardinality(String),
+    hall_id        LowCardinality(String),
+    window_id      LowCardinality(String),
+    rating         UInt8,
+    real_name      Bool
+)
+ENGINE = MergeTree
+ORDER BY (month, happened_at, ticket_id, version);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_event_facts_mv TO {db}.ticket_event_facts AS
+SELECT month, happened_at, ticket_id, version, type, occurred_at, upheld, reached, due, resolution,
+    department_id, hall_id, window_id, rating, real_name
+FROM {db}.ticket_transitions;
+
+-- Which tickets the rollups cannot answer for at T: an event at or after H (T's hour),
+-- a deadline in [H, T), an event that occurred before an earlier version (skewed).
+CREATE TABLE IF NOT EXISTS {db}.ticket_event_index
+(
+    occurred_at    DateTime64(3, '{tz}'),
+    month          Date,
+    ticket_id      String,
+    type           LowCardinality(String)
+)
+ENGINE = MergeTree
+ORDER BY occurred_at;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_event_index_mv TO {db}.ticket_event_index AS
+SELECT occurred_at, month, ticket_id, type FROM {db}.ticket_transitions;
+
+CREATE TABLE IF NOT EXISTS {db}.ticket_due_index
+(
+    due            DateTime64(3, '{tz}'),
+    month          Date,
+    ticket_id      String
+)
+ENGINE = MergeTree
+ORDER BY due;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_due_index_mv TO {db}.ticket_due_index AS
+SELECT n_due AS due, month, ticket_id FROM {db}.ticket_transitions
+WHERE type IN ('TicketOpened', 'TicketReopened');
+
+CREATE TABLE IF NOT EXISTS {db}.ticket_rollup_skewed
+(
+    month          Date,
+    ticket_id      String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (month, ticket_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.ticket_rollup_skewed_mv TO {db}.ticket_rollup_skewed AS
+SELECT month, ticket_id FROM {db}.ticket_transitions WHERE occurred_at < o_eff;
+
+-- Backfill once when the views are new on a store that already holds ticket events.
+INSERT INTO {db}.ticket_transitions
+SELECT ticket_id, version, type, occurred_at, ev_upheld AS upheld, ev_reached AS reached,
+        ifNull(ev_due, toDateTime64(0, 3, '{tz}')) AS due, resolution,
+        ifNull(anyLast(ev_month) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_month) AS month,
+        ifNull(anyLast(ev_happened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_happened_at) AS happened_at,
+        ifNull(anyLast(ev_department_id) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_department_id) AS department_id,
+        ifNull(anyLast(ev_hall_id) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_hall_id) AS hall_id,
+        ifNull(anyLast(ev_window_id) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_window_id) AS window_id,
+        ifNull(anyLast(ev_rating) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_rating) AS rating,
+        ifNull(anyLast(ev_real_name) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_real_name) AS real_name,
+        (s_has OR max(is_opened) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS n_has,
+        (s_inv OR max(ev_upheld) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS n_inv,
+        (s_contacted OR max(ev_reached) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS n_contacted,
+        ifNull(anyLast(ev_closing) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_closed) AS n_closed,
+        if(s_has, least(s_opened_at, ifNull(min(ev_opened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_opened_at)), ifNull(min(ev_opened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), toDateTime64(0, 3, '{tz}'))) AS n_opened_at,
+        ifNull(anyLast(ev_closed_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_closed_at) AS n_closed_at,
+        ifNull(anyLast(ev_due) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_due) AS n_due,
+        greatest(s_eff, ifNull(max(toNullable(occurred_at)) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), s_eff)) AS n_eff,
+        (s_has OR max(is_opened) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS o_has,
+        (s_inv OR max(ev_upheld) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS o_inv,
+        (s_contacted OR max(ev_reached) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS o_contacted,
+        ifNull(anyLast(ev_closing) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_closed) AS o_closed,
+        if(s_has, least(s_opened_at, ifNull(min(ev_opened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_opened_at)), ifNull(min(ev_opened_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), toDateTime64(0, 3, '{tz}'))) AS o_opened_at,
+        ifNull(anyLast(ev_closed_at) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_closed_at) AS o_closed_at,
+        ifNull(anyLast(ev_due) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_due) AS o_due,
+        greatest(s_eff, ifNull(max(toNullable(occurred_at)) OVER (PARTITION BY ticket_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), s_eff)) AS o_eff
+FROM (
+    SELECT e.ticket_id AS ticket_id, e.version AS version, e.type AS type, e.occurred_at AS occurred_at,
+        s.version AS s_version, s.eff AS s_eff, s.has AS s_has, s.inv AS s_inv, s.contacted AS s_contacted, s.closed AS s_closed, s.opened_at AS s_opened_at, s.closed_at AS s_closed_at, s.due AS s_due, s.month AS s_month, s.happened_at AS s_happened_at, s.department_id AS s_department_id, s.hall_id AS s_hall_id, s.window_id AS s_window_id, s.rating AS s_rating, s.real_name AS s_real_name,
+        e.type = 'TicketOpened' AS is_opened,
+        e.type = 'AppealDecided' AND JSONExtractBool(payload, 'upheld') AS ev_upheld,
+        e.type = 'ContactRecorded' AND JSONExtractBool(payload, 'reached') AS ev_reached,
+        if(e.type = 'TicketClosed', JSONExtractString(payload, 'resolution'), '') AS resolution,
+        if(e.type IN ('TicketClosed', 'TicketReopened'), toNullable(e.type = 'TicketClosed'), NULL) AS ev_closing,
+        if(e.type = 'TicketOpened', toNullable(e.occurred_at), NULL) AS ev_opened_at,
+        if(e.type = 'TicketClosed', toNullable(e.occurred_at), NULL) AS ev_closed_at,
+        if(e.type IN ('TicketOpened', 'TicketReopened'), toNullable(parseDateTime64BestEffortOrZero(JSONExtractString(payload, 'resolve_due'), 3, '{tz}')), NULL) AS ev_due,
+        if(e.type = 'TicketOpened', toNullable(parseDateTime64BestEffortOrZero(JSONExtractString(payload, 'happened_at'), 3, '{tz}')), NULL) AS ev_happened_at,
+        toStartOfMonth(ev_happened_at) AS ev_month,
+        if(e.type = 'TicketOpened', toNullable(JSONExtractString(payload, 'department_id')), CAST(NULL, 'Nullable(String)')) AS ev_department_id,
+        if(e.type = 'TicketOpened', toNullable(JSONExtractString(payload, 'hall_id')), CAST(NULL, 'Nullable(String)')) AS ev_hall_id,
+        if(e.type = 'TicketOpened', toNullable(JSONExtractString(payload, 'window_id')), CAST(NULL, 'Nullable(String)')) AS ev_window_id,
+        if(e.type = 'TicketOpened', toNullable(toUInt8(JSONExtractInt(payload, 'rating'))), NULL) AS ev_rating,
+        if(e.type = 'TicketOpened', toNullable(JSONExtractBool(payload, 'real_name')), NULL) AS ev_real_name
+    FROM (SELECT * FROM {db}.ticket_events
+      WHERE (SELECT count() FROM {db}.ticket_event_index) = 0) AS e
+    LEFT JOIN {db}.ticket_rollup_state AS s ON s.ticket_id = e.ticket_id
+    WHERE e.version > s.version
+);

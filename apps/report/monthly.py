@@ -7,6 +7,7 @@ count if received <= as_of, ticket facts if they occurred <= as_of (docs/metrics
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ BOTTOM_N = 5
 # The report keeps this many open tickets (overdue first); notes.open_tickets is the total and
 # open_tickets_page() fetches any further page.
 OPEN_PAGE = 1000
+HOUR_MS = 3_600_000
 
 STAGE_LABELS = {
     "": "未建单",
@@ -67,7 +69,7 @@ def _ms(t: datetime) -> int:
     return int(round(t.timestamp() * 1000))
 
 
-def _params(store, month: str, as_of, calendar) -> tuple[datetime, datetime, datetime, dict]:
+def report_params(store, month: str, as_of, calendar) -> tuple[datetime, datetime, datetime, dict]:
     tz = store.tz
     start, end = month_bounds(month, tz)
     t = parse_as_of(as_of, tz)
@@ -75,12 +77,76 @@ def _params(store, month: str, as_of, calendar) -> tuple[datetime, datetime, dat
     return start, end, t, {"start": _ms(start), "end": _ms(end), "asof": _ms(t), **clock.params()}
 
 
+@dataclass
+class Figures:
+    """Per window components at T, and the counts behind the notes."""
+
+    per_window: dict[tuple[str, str, str], Components]
+    late: int = 0
+    invalidated: int = 0
+    open_count: int = 0
+    overdue_count: int = 0
+
+
+def figures(store, params: dict) -> Figures:
+    """The figures of report_params(): review components (received <= T) minus the invalidated
+    ones, plus ticket components: the rollups for every hour before T's, raw rows for the rest
+    (sinks/report_sql.py)."""
+    tickets: dict[tuple[str, str, str], dict[str, int]] = {}
+    corrected = store.query(q.corrected_count(), params)[0][0]
+    for sql in (q.ticket_rollup_components(),) + ((q.ticket_corrections(),) if corrected else ()):
+        for row in store.query_dicts(sql, params):
+            acc = tickets.setdefault((row["department_id"], row["hall_id"], row["window_id"]), {})
+            for k, v in row.items():
+                if k not in ("department_id", "hall_id", "window_id"):
+                    acc[k] = acc.get(k, 0) + int(v)
+    out = Figures(per_window={})
+    rows = store.query_dicts(q.review_components(), params)
+    # In key order, so that float sums over windows add up the same way every time
+    for row in sorted(rows, key=lambda r: (r["department_id"], r["hall_id"], r["window_id"])):
+        key = (row["department_id"], row["hall_id"], row["window_id"])
+        tk = tickets.pop(key, {})
+        out.late += int(row["late"])
+        out.invalidated += tk.get("inv_reviews", 0)
+        c = Components(
+            reviews=int(row["reviews"]) - tk.get("inv_reviews", 0), good=int(row["good"]) - tk.get("inv_good", 0),
+            bad=int(row["bad"]) - tk.get("inv_bad", 0), score_sum=int(row["score_sum"]) - tk.get("inv_score_sum", 0),
+            real_name_bad=int(row["real_name_bad"]) - tk.get("inv_real_name_bad", 0),
+            closed=tk.get("closed", 0), closed_on_time=tk.get("closed_on_time", 0),
+            contacted=tk.get("contacted", 0), days_to_close_sum=tk.get("days_ms", 0) / q.MS_PER_DAY,
+        )
+        out.open_count += c.bad - c.closed
+        out.overdue_count += tk.get("overdue", 0)
+        out.per_window[key] = c
+    return out
+
+
 def open_tickets_page(store, month: str, as_of, directory, calendar, offset: int = 0,
                       limit: int = OPEN_PAGE) -> list[UnclosedTicket]:
     """The open tickets of the month at as_of from position offset on (overdue first, then by
     happened_at), at most limit of them."""
-    _, _, _, params = _params(store, month, as_of, calendar)
-    rows = store.query_dicts(q.open_tickets(), {**params, "offset": max(0, offset), "limit": max(0, limit)})
+    _, _, _, params = report_params(store, month, as_of, calendar)
+    return _open_page(store, params, figures(store, params), max(0, offset), max(0, limit), directory)
+
+
+def _open_page(store, params: dict, fig: Figures, offset: int, limit: int, directory) -> list[UnclosedTicket]:
+    """The page from the month's bad reviews in slices of happened_at, until the slices read hold
+    the first offset + limit of each kind the page needs: the counts say how many overdue tickets
+    there are, so the rest of the month is not folded. The first slice is sized to hold about
+    half again the tickets needed if they were spread evenly, each next one twice as long."""
+    need = offset + limit
+    want_overdue = min(need, fig.overdue_count)
+    want_other = min(need - want_overdue, fig.open_count - fig.overdue_count)
+    overdue: list[dict] = []
+    other: list[dict] = []
+    lo, end = params["start"], params["end"]
+    width = max(HOUR_MS, (end - lo) * 3 * need // max(1, 2 * fig.open_count))
+    while lo < end and (len(overdue) < want_overdue or len(other) < want_other):
+        hi = min(end, lo + width)
+        for r in store.query_dicts(q.open_tickets(), {**params, "from": lo, "to": hi, "need": need}):
+            (overdue if r["overdue"] else other).append(r)
+        lo, width = hi, width * 2
+    rows = (overdue[:want_overdue] + other[:want_other])[offset:need]
     return [_open_ticket(r, directory, store.tz) for r in rows]
 
 
@@ -88,19 +154,10 @@ def build_monthly_report(store, month: str, as_of, directory, calendar, open_lim
     """Months, the as-of and the times shown are in the store's time zone (settings.timezone).
     open_tickets holds the first open_limit open tickets; notes.open_tickets counts them all."""
     tz = store.tz
-    start, end, t, params = _params(store, month, as_of, calendar)
+    start, end, t, params = report_params(store, month, as_of, calendar)
 
-    per_window: dict[tuple[str, str, str], Components] = {}
-    invalidated = open_count = overdue_count = 0
-    for sql in (q.window_components_not_bad(), q.window_components_bad()):
-        for row in store.query_dicts(sql, params):
-            if row.get("invalidated"):  # an upheld appeal at T: out of every figure, only counted here
-                invalidated += int(row["reviews"])
-                continue
-            open_count += int(row.get("open_count", 0))
-            overdue_count += int(row.get("overdue_count", 0))
-            key = (row["department_id"], row["hall_id"], row["window_id"])
-            per_window[key] = per_window.get(key, Components()) + Components.from_row(row)
+    fig = figures(store, params)
+    per_window = fig.per_window
     for w in directory.windows.values():  # every window of the directory appears, reviewed or not
         per_window.setdefault((w.department_id, w.hall_id, w.window_id), Components())
 
@@ -115,10 +172,8 @@ def build_monthly_report(store, month: str, as_of, directory, calendar, open_lim
     ]
     totals = ScopeRow.of("total", "all", "合计", Components.total(per_window.values()))
 
-    open_rows = store.query_dicts(q.open_tickets(), {**params, "offset": 0, "limit": max(0, open_limit)})
-    open_tickets = [_open_ticket(r, directory, tz) for r in open_rows]
+    open_tickets = _open_page(store, params, fig, 0, max(0, open_limit), directory)
     carry = [_carry_over(r, directory, calendar, tz) for r in store.query_dicts(q.carry_over(), params)]
-    late = store.query(q.late_reviews(), params)[0][0]
 
     return MonthlyReport(
         title=f"{start.year}年{start.month}月 政务服务好差评差评整改率月报",
@@ -134,8 +189,8 @@ def build_monthly_report(store, month: str, as_of, directory, calendar, open_lim
         rankings=rankings(departments, windows),
         open_tickets=open_tickets,
         carry_over=carry,
-        notes=Notes(late_reviews=int(late), invalidated=int(invalidated), open_tickets=open_count,
-                    overdue_tickets=overdue_count, carry_over=len(carry)),
+        notes=Notes(late_reviews=fig.late, invalidated=fig.invalidated, open_tickets=fig.open_count,
+                    overdue_tickets=fig.overdue_count, carry_over=len(carry)),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +18,7 @@ from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.domain.directory import Directory
 from haocha.domain.deadlines import working_days_between
 from haocha.domain.tickets import fold_all
-from apps.report.monthly import build_monthly_report
+from apps.report.monthly import build_monthly_report, open_tickets_page
 from apps.report.sample import generate
 from haocha.settings import PACKAGE_DATA
 from sinks.clickhouse import ClickHouseStore
@@ -131,7 +131,34 @@ def same(a, b):
 
 @pytest.mark.parametrize("as_of", AS_OFS, ids=lambda d: d.strftime("%m%d"))
 def test_every_figure_matches_plain_python(env, as_of):
+    check_report(*env, as_of)
+
+
+def test_every_figure_at_instants_inside_an_hour(env):
+    """The rollups answer for the hours before T's and raw rows for the rest: T exactly at an
+    event, a millisecond either side of one, at a deadline, inside the hour of a reopening."""
     store, sample, directory, cal = env
+    evs = sorted(sample.all_events, key=lambda e: e.occurred_at)
+    closing = next(e for e in evs if e.type == "TicketClosed" and START <= e.occurred_at < END)
+    reopen = next(e for e in evs if e.type == "TicketReopened")
+    due = next(e.event.resolve_due for e in evs if e.type == "TicketOpened" and e.event.resolve_due > START)
+    ms = timedelta(milliseconds=1)
+    for t in (closing.occurred_at, closing.occurred_at - ms, closing.occurred_at + ms, due, due + ms,
+              reopen.occurred_at + timedelta(minutes=1)):
+        check_report(store, sample, directory, cal, t)
+
+
+def test_open_ticket_pages_make_the_whole_list(env):
+    store, sample, directory, cal = env
+    t = AS_OFS[1]
+    whole = build_monthly_report(store, MONTH, t, directory, cal, open_limit=100_000).open_tickets
+    pages = [o for offset in range(0, len(whole) + 7, 7)
+             for o in open_tickets_page(store, MONTH, t, directory, cal, offset=offset, limit=7)]
+    assert [o.review_id for o in pages] == [o.review_id for o in whole] and len(whole) > 7
+    assert [o.overdue for o in whole] == sorted((o.overdue for o in whole), reverse=True)
+
+
+def check_report(store, sample, directory, cal, as_of):
     rep = build_monthly_report(store, MONTH, as_of, directory, cal)
     comp, open_ids, carry_ids, late, invalid = expected(sample, cal, as_of)
 

@@ -17,13 +17,15 @@ from schemas.tickets import TicketCommandEnvelope
 from sinks.tickets_read import TicketFilter
 from streams.app import Outbox, StreamApp
 from streams.deadline_sweep import check_command, due_checks, local_states
+from streams.readiness import waiting_for
 
 
 class ApiHost(Protocol):
     def local_state(self, ticket_id: str) -> TicketState | None:
         """The ticket from this process's own table, None where it is not held here."""
 
-    def rebalancing(self) -> bool: ...
+    def rebalancing(self) -> bool:
+        """True while this process cannot answer yet (the API's health says "starting")."""
 
     async def due_checks(self, at: datetime, ctx: DecisionContext,
                          reader: TicketReader) -> tuple[int, list[TicketCommandEnvelope]]:
@@ -47,7 +49,8 @@ class WorkerHost:
         return None if raw is None else TicketState.model_validate(raw)
 
     def rebalancing(self) -> bool:
-        return self.sa.app.rebalancing
+        # The ticket hop's, not Faust's: Faust's consumer is off, so its app never rebalances.
+        return bool(waiting_for(self.sa))
 
     async def due_checks(self, at: datetime, ctx: DecisionContext,
                          reader: TicketReader) -> tuple[int, list[TicketCommandEnvelope]]:

@@ -247,4 +247,4 @@ def _carry_over(r: dict, directory, calendar, tz: ZoneInfo) -> CarryOver:
     )
 
 
-__all__ = ["build_monthly_report", "open_tickets_page", "month_bounds", "parse_as_of", "rankings", "STAGE_LABELS"]
+__all__ = ["build_monthly_report", "open_tickets_page", "figures", "report_params", "month_bounds", "parse_as_of", "rankings", "STAGE_LABELS"]

@@ -8,7 +8,6 @@ composition root (`apps/bootstrap.py`, `load()`), passed down to whatever needs 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,7 +32,6 @@ class Settings(BaseSettings):
     # one broker (different prefixes) never share state; the default deployment keeps "haocha".
     app_id: str = Field("", description="default: the topic prefix")
     data_dir: Path = Path(".run/data")
-    store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     clickhouse_dsn: str = Field("", description="chdb://PATH (embedded, default) or http(s)://user:pw@host:port/db")
     clickhouse_database: str = "haocha"
     # Per batch: how many messages one step takes. The review hop takes what one fetch returns (up

@@ -11,7 +11,7 @@ TEST_KAFKA_PORT ?= 19192
 .PHONY: install system-deps console-build console kafka-up kafka-down demo test test-unit soak bench bench-report-100m clean help
 
 help:
-	@echo "make demo   - run the platform on a simulated month (May 2021) and print its report"
+	@echo "make demo   - run the platform on a simulated month (May 2021) and print its report (DEMO_ARGS=--workers 2)"
 	@echo "make test   - run every test against a real Kafka broker and embedded ClickHouse"
 	@echo "make soak   - the long variants (every crash point on a deployment of its own)"
 	@echo "make console - the demo, then its worker and web console stay up (demo users printed)"
@@ -46,8 +46,9 @@ kafka-up:
 kafka-down:
 	@bash deploy/kafka.sh down
 
+# DEMO_ARGS: e.g. --workers 2 (two workers and a writer that serves the API).
 demo: install
-	@bash deploy/with-kafka.sh $(VENV)/bin/haocha demo
+	@bash deploy/with-kafka.sh $(VENV)/bin/haocha demo $(DEMO_ARGS)
 
 # The demo, then its worker and web console stay up with demo users printed, until Ctrl-C.
 console: install

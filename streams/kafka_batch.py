@@ -20,6 +20,7 @@ owner processes it again).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -102,6 +103,18 @@ class Emitter:
         return ends
 
 
+def spare_the_collector(batch_records: int) -> None:
+    """A batch keeps what it fetched and made (a few objects per record) alive until it is
+    committed. Under the garbage collector's default threshold (700 new objects) all of it would be
+    promoted to the oldest generation within the batch, and the full collections that follow scan
+    the whole heap: about a tenth of the worker's CPU. With the threshold above what a batch holds,
+    its objects die young, freed by their reference counts; the collector still runs, rarely."""
+    threshold = max(100_000, 20 * batch_records)
+    young, middle, old = gc.get_threshold()
+    if young < threshold:
+        gc.set_threshold(threshold, middle, old)
+
+
 class BatchHandler(Protocol):
     """A hop's logic. `process` must emit, deliver and save its state before returning."""
 
@@ -139,6 +152,7 @@ class BatchConsumer:
         return set(self._owned)
 
     async def start(self) -> None:
+        spare_the_collector(self.batch_records)
         self.consumer.subscribe(self.topics, listener=_Listener(self))
         await self.consumer.start()
 

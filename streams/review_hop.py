@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 from pathlib import Path
 
@@ -76,11 +77,16 @@ def classified_json(review_json: bytes, verdict: Verdict, department_id: str, ti
         b'{"schema_version":1,"review":', review_json,
         b',"classification":', _CLASSIFICATION_JSON[verdict.classification],
         b',"counted":', b"true" if verdict.counted else b"false",
-        b',"department_id":', orjson.dumps(department_id),
-        b',"ticket_id":', orjson.dumps(ticket_id),
-        b',"note":', orjson.dumps(verdict.note),
+        b',"department_id":', _json_of(department_id),
+        b',"ticket_id":', b"null" if ticket_id is None else orjson.dumps(ticket_id),
+        b',"note":', b'""' if not verdict.note else orjson.dumps(verdict.note),
         b',"classified_at":', classified_at_json, b"}",
     ))
+
+
+@lru_cache(maxsize=4096)
+def _json_of(department_id: str) -> bytes:  # a few departments, every review
+    return orjson.dumps(department_id)
 
 
 def spike_line(window_id: str, bad: int, reviews: int, start: datetime, end: datetime, tz: str) -> str:
@@ -113,6 +119,7 @@ class ReviewHop:
         self.commands, self.alerts = s.topic(t.TICKET_COMMANDS.name), s.topic(t.ALERTS.name)
         self.dead_letters = s.topic(t.DEAD_LETTERS.name)
         self.partitions = producer_partitions
+        self._submitted_partitions = producer_partitions[self.submitted]
         self.states = PartitionStates(state_dir, s.topic(t.REVIEW_STATE.name), new_consumer)
         self.counts = Counts()  # for the worker's progress line
         self.producer = None  # set by the runner before the first batch
@@ -149,7 +156,7 @@ class ReviewHop:
         review = got
         body = _dump_review(review)
         hall = review.hall_id.encode()
-        home = partition_for(hall, self.partitions[self.submitted])
+        home = partition_for(hall, self._submitted_partitions)
         if home != partition:
             out.send(self.submitted, hall, body, partition=home)
             return
@@ -197,10 +204,11 @@ class ReviewHop:
         that crosses the spike rule raises one SpikeDetected. The pure `observe` sees every window
         the review is in (Faust's windowed tables evaluated only the newest one)."""
         bad = review.rating in BAD_RATINGS
+        prefix, review_id, rule = f"win:{review.window_id}@", review.review_id, self.spike
         for start, end, suffix in self._windows(review.happened_at):
-            key = f"win:{review.window_id}@{suffix}"
+            key = prefix + suffix
             old = state.get(key)
-            new, spike = observe(old, review.review_id, bad, self.spike)
+            new, spike = observe(old, review_id, bad, rule)
             if new is not old:
                 state.put(key, new)
             if spike:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.review import BAD_RATINGS, Classification, ReviewSubmitted
@@ -31,10 +31,10 @@ class Verdict:
     classification: Classification | None  # None: the review must go to the dead-letter topic
     note: str = ""
     resend: bool = False  # the same review id (and content) was seen before
+    counted: bool = field(init=False, repr=False, compare=False)  # read for every review: set once
 
-    @property
-    def counted(self) -> bool:
-        return self.classification == Classification.COUNTED
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counted", self.classification == Classification.COUNTED)
 
 
 def ticket_id_for(review_id: str) -> str:
@@ -109,20 +109,21 @@ def _first_review(review: ReviewSubmitted, guard: Mapping[str, Any], rules: Coun
 def _record_press(review: ReviewSubmitted, guard: Mapping[str, Any], window: float, updates: dict) -> str | None:
     """Remember this press; return the id of an earlier press it repeats, if any."""
     key = f"term:{review.terminal_id}"
-    presses: list[list] = list(guard.get(key) or [])
+    review_id = review.review_id
+    presses: list[list] = guard.get(key) or []
     ids = [p[0] for p in presses]
+    remembered = review_id in ids
     # Only presses that came before this one count, even if the guard already holds later ones.
-    earlier = presses[: ids.index(review.review_id)] if review.review_id in ids else presses
+    earlier = presses[: ids.index(review_id)] if remembered else presses
     ts = review.happened_at.timestamp()
     repeated = None
     if review.case_no is None:
         for rid, pts, had_case in reversed(earlier):
-            if not had_case and 0 <= ts - pts <= window and rid != review.review_id:
+            if not had_case and 0 <= ts - pts <= window and rid != review_id:
                 repeated = rid
                 break
-    if review.review_id not in ids:
-        presses.append([review.review_id, ts, review.case_no is not None])
-        updates[key] = presses[-PRESS_MEMORY:]
+    if not remembered:
+        updates[key] = [*presses[1 - PRESS_MEMORY:], [review_id, ts, review.case_no is not None]]
     return repeated
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from schemas.review import BAD_RATINGS, Classification, ReviewSubmitted
 
 PRESS_MEMORY = 16  # presses remembered per terminal; repeats come seconds apart
+_press_id = itemgetter(0)  # a press is [review id, happened at (epoch seconds), had a case number]
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def _record_press(review: ReviewSubmitted, guard: Mapping[str, Any], window: flo
     key = f"term:{review.terminal_id}"
     review_id = review.review_id
     presses: list[list] = guard.get(key) or []
-    ids = [p[0] for p in presses]
+    ids = list(map(_press_id, presses))
     remembered = review_id in ids
     # Only presses that came before this one count, even if the guard already holds later ones.
     earlier = presses[: ids.index(review_id)] if remembered else presses

@@ -289,3 +289,7 @@ class CommandOutcome(_Message):
     reason: str = ""
     version: int = 0
     events: tuple[TicketEventEnvelope, ...] = ()
+    # The clear number, only in the answer to an accepted RevealPhone, whose PhoneViewed is in the
+    # log: the outcome is keyed by a command id that only the requester waits for, so whichever
+    # process serves the API shows the phone without holding the ticket. Never stored or logged.
+    phone: str | None = Field(None, repr=False, description="only in the answer to an accepted RevealPhone")

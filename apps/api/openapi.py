@@ -118,7 +118,7 @@ def openapi_document() -> dict:
                 "summary": "the evaluator's phone number, for the officer handling the ticket; recorded as PhoneViewed",
                 "parameters": [_PARAMS["ticket_id"]],
                 "responses": {"200": _json({"type": "object", "properties": {"phone": {"type": ["string", "null"]}}}),
-                              "503": _json(ref("Error"), "ticket held by another worker"), **errors}}},
+                              **errors}}},
             **insights.openapi_paths(),
             **console_openapi.paths(),
             "/api/v1/admin/check": {"get": {

@@ -1,7 +1,7 @@
 """What the API shows: tickets with their time left, events and outcomes, phone numbers masked.
 
-The unmasked number leaves the worker only through POST /tickets/{id}/phone, which records the
-view as an event first.
+The unmasked number leaves the API only through POST /tickets/{id}/phone, which records the view
+as an event first; the ticket's worker puts it in that command's outcome.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def event_view(row: dict) -> dict:
 
 
 def outcome_view(outcome: CommandOutcome) -> dict:
-    d = outcome.model_dump(mode="json")
+    d = outcome.model_dump(mode="json", exclude={"phone"})  # shown by the phone route alone
     for env in d["events"]:
         env["event"] = masked(env["event"])
     if outcome.status not in ("accepted", "duplicate"):  # an error answer, shaped like every other

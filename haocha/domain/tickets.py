@@ -474,5 +474,6 @@ def execute(
     for env in envs:
         state = fold(state, env)
     status = "accepted" if envs or cmd.command.kind == "CheckDeadlines" else "duplicate"
+    phone = state.opened.phone if isinstance(cmd.command, t.RevealPhone) and envs else None
     return t.CommandOutcome(command_id=cmd.command_id, ticket_id=cmd.ticket_id, status=status,
-                            version=state.version if state else 0, events=tuple(envs)), state
+                            version=state.version if state else 0, events=tuple(envs), phone=phone), state

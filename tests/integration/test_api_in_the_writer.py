@@ -1,8 +1,9 @@
 """The embedded topology with several workers: 2 workers and 1 writer (`haocha sink`) that owns the
 embedded store and so serves the HTTP API and console. A person signs in there, a machine uses a
 bearer token, the queue is read from the store, and commands go through Kafka to whichever worker
-holds the ticket's partition and come back decided. The workers' own APIs still take commands and
-answer health, but have no store to read."""
+holds the ticket's partition and come back decided, a phone number too, in the answer to its
+recorded view. The workers' own APIs still take commands and answer health, but have no store to
+read."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from apps.simulate.worker_process import WorkerProcess
 from haocha.auth.tokens import hash_secret
 from haocha.auth.users import UserFile
 from haocha.domain.directory import Directory
+from sinks.clickhouse import ClickHouseStore
 from tests.support.times import sh
-from tests.integration.test_api_worker import open_body
+from tests.integration.test_api_worker import MASKED, PHONE, open_body
 from tests.integration.test_pipeline import caught_up, oracle, send, traffic
 from tests.integration.test_several_workers import worker_settings
 
@@ -92,6 +94,27 @@ def test_the_writer_serves_the_api_while_two_workers_decide_the_commands(deploym
     assert r.status_code == 200, r.text
     assert r.json()["checked"] == len(want["tickets"]) and r.json()["events"] > 0
 
+    # The phone: the writer holds no ticket; the worker holding it records the view and answers
+    # with the number, to this request only, and only for the officer handling the ticket.
+    pid = "TK-PHONE"
+    r = admin.post(f"/api/v1/tickets/{pid}/commands", json=open_body(pid, dept, sh(2021, 5, 6, 10, 0)))
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    assert PHONE not in r.text
+    r = officer.post(f"/api/v1/tickets/{pid}/commands", json={"kind": "ClaimTicket"}, headers=csrf)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    stranger = httpx.Client(base_url=writer.url, timeout=60)
+    other = next(t["department_id"] for t in queue["tickets"] if t["department_id"] != dept)
+    r = stranger.post("/api/v1/session", json={"user_id": f"o-{other}", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    r = stranger.post(f"/api/v1/tickets/{pid}/phone", headers={"X-CSRF-Token": r.json()["csrf_token"]})
+    assert r.status_code == 403 and PHONE not in r.text, r.text
+    assert admin.post(f"/api/v1/tickets/{pid}/phone").status_code == 403
+    r = officer.post(f"/api/v1/tickets/{pid}/phone", headers=csrf)
+    assert r.status_code == 200 and r.json()["phone"] == PHONE and r.json()["recorded"], r.text
+    viewed = eventually(lambda: [e for e in admin.get(f"/api/v1/tickets/{pid}").json().get("events", [])
+                                 if e["type"] == "PhoneViewed"])
+    assert [(e["actor_id"], e["event"]["viewer_id"]) for e in viewed] == [(f"o-{dept}", f"o-{dept}")]
+
     # A worker's own API takes commands but reads nothing: the embedded store is the writer's.
     w = workers[0]
     r = httpx.get(f"{w.url}/api/v1/tickets", headers=w.admin_headers)
@@ -100,6 +123,17 @@ def test_the_writer_serves_the_api_while_two_workers_decide_the_commands(deploym
                    json=open_body("TK-W1", dept, sh(2021, 5, 6, 10, 0)), timeout=60)
     assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
     assert eventually(lambda: admin.get("/api/v1/tickets/TK-W1").status_code == 200)
+    assert all(PHONE not in log for log in [writer.log_path.read_text()] + [w.logs() for w in workers])
+
+    # Nor is it in the store: the outcomes topic is not written there, the events are masked.
+    assert writer.stop() == 0, writer.log_path.read_text()[-3000:]
+    store = ClickHouseStore(s.dsn, s.clickhouse_database)
+    try:
+        rows = str(store.query(f"SELECT * FROM {{db}}.ticket_events WHERE ticket_id = '{pid}'")
+                   + store.query(f"SELECT * FROM {{db}}.tickets WHERE ticket_id = '{pid}'"))
+    finally:
+        store.close()
+    assert "PhoneViewed" in rows and MASKED in rows and PHONE not in rows
 
 
 def partition_of(ticket_id: str, partitions: int) -> int:

@@ -275,6 +275,16 @@ def test_phone_view_by_the_handling_officer_is_recorded():
     out = tk.ok(t.RevealPhone())
     assert [e.event for e in out.events] == [t.PhoneViewed(viewer_id="o-li")]
     assert tk.state.status == Status.ASSIGNED
+    assert out.phone == "13812345678", "the answer to the view carries the number, for any API to show"
+    assert "13812345678" not in repr(out)
+
+
+def test_no_other_outcome_carries_the_phone():
+    tk = Ticket()
+    assert tk.ok(ASSIGN).phone is None
+    assert tk.do(t.RevealPhone(), OTHER_OFFICER).phone is None
+    assert tk.do(t.RevealPhone(), SUPERVISOR).phone is None
+    assert tk.ok(t.RecordContact(reached=True, verdict="属实")).phone is None
 
 
 # -- deadlines on the working-day calendar ----------------------------------------------------

@@ -29,11 +29,12 @@ from haocha.domain.privacy import mask_free_text, mask_phone, mask_phones_in_tex
 from haocha.settings import Settings
 from schemas.review import DeadLetter, ReviewClassified
 from schemas.tickets import TicketEventEnvelope
-from sinks import staging
+from sinks import rollups, staging
 from sinks.staging import STAGE_SETTINGS, Staged
 
 log = logging.getLogger(__name__)
 SCHEMA_FILES = sorted((Path(__file__).parent).glob("*.sql"))
+ROLLUP_SCHEMA = Path(__file__).parent / "schema_rollups.sql"
 DEFAULT_TIMEZONE = Settings.model_fields["timezone"].default
 
 class StoreLockedError(RuntimeError):
@@ -78,8 +79,38 @@ class ClickHouseStore:
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> None:
         for path in SCHEMA_FILES:
-            for statement in _statements(self._bind(path.read_text(encoding="utf-8"))):
-                self.command(statement)
+            self._apply(path)
+
+    def _apply(self, path: Path) -> None:
+        for statement in _statements(self._bind(path.read_text(encoding="utf-8"))):
+            self.command(statement)
+
+    def rebuild_rollups(self) -> tuple[int, int]:
+        """Recompute the rollups (and the views' per-ticket state) from the raw tables: emptied,
+        the schema's backfills fill them as on a store whose views are new. Inserts meanwhile
+        would be counted twice or not at all: the caller makes sure no writer inserts. Returns
+        the reviews and ticket events they were rebuilt from."""
+        for table in rollups.rollup_tables():
+            self.command(f"TRUNCATE TABLE {self.db}.{table}")
+        self._apply(ROLLUP_SCHEMA)
+        reviews, events = self.query("SELECT (SELECT count() FROM {db}.reviews), "
+                                     "(SELECT count() FROM {db}.ticket_events)")[0]
+        return int(reviews), int(events)
+
+    # -- the writer's batch in flight (schema.sql: writer_batches) ----------------------------
+    def batch_started(self, writer: str) -> None:
+        self._mark_batch(writer, pending=True)
+
+    def batch_done(self, writer: str) -> None:
+        self._mark_batch(writer, pending=False)
+
+    def batch_unfinished(self, writer: str) -> bool:
+        rows = self.query("SELECT pending FROM {db}.writer_batches WHERE writer = %(w)s", {"w": writer})
+        return bool(rows and rows[0][0])
+
+    def _mark_batch(self, writer: str, pending: bool) -> None:
+        self.command(self._bind("INSERT INTO {db}.writer_batches (writer, pending, at) "
+                                "SELECT %(w)s, %(p)s, now64(3)"), {"w": writer, "p": pending})
 
     # -- plumbing ---------------------------------------------------------------------------
     def command(self, sql: str, parameters: dict | None = None) -> Any:

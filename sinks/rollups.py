@@ -5,6 +5,8 @@ Tests check sinks/schema_rollups.sql is up to date: `python -m sinks.rollups > s
 
 from __future__ import annotations
 
+import re
+
 from haocha.domain.metrics import ROLLUP_COMPONENTS
 from sinks.sql import BAD, COMPONENT_SQL
 from sinks.ticket_rollups import ticket_rollup_schema_sql
@@ -143,6 +145,15 @@ def receipt_schema_sql() -> list[str]:
         f"{copy}\n    AND (SELECT count() FROM {{db}}.review_receipts) = 0;",
         "",
     ]
+
+
+def rollup_tables() -> list[str]:
+    """Every table the rollup schema fills, the views' per-ticket state included (not the Null
+    tables: they hold nothing). Emptied, the schema's backfills fill them again from the raw tables
+    (ClickHouseStore.rebuild_rollups), as on a store whose views are new."""
+    tables = re.findall(r"^CREATE TABLE IF NOT EXISTS \{db\}\.(\w+)\n\(.*?^\)\nENGINE = (\w+)", rollup_schema_sql(),
+                        re.M | re.S)
+    return [name for name, engine in tables if engine != "Null"]
 
 
 if __name__ == "__main__":  # pragma: no cover

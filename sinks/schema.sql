@@ -142,3 +142,16 @@ CREATE TABLE IF NOT EXISTS {db}.alert_acks
 )
 ENGINE = ReplacingMergeTree
 ORDER BY (alert_id, acknowledged_at);
+
+-- The ClickHouse writer's batch in flight, one row per writer (streams/clickhouse_writer.py). A
+-- table's insert and its materialized views' inserts commit one by one, and a replay stores only
+-- the keys a table lacks, so a writer stopped mid-batch may leave raw rows its rollups never got:
+-- `pending` still set at start makes the writer rebuild the rollups from the raw tables.
+CREATE TABLE IF NOT EXISTS {db}.writer_batches
+(
+    writer         String,
+    pending        Bool,
+    at             DateTime64(3, '{tz}')
+)
+ENGINE = EmbeddedRocksDB
+PRIMARY KEY writer;

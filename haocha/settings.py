@@ -35,10 +35,10 @@ class Settings(BaseSettings):
     clickhouse_dsn: str = Field("", description="chdb://PATH (embedded, default) or http(s)://user:pw@host:port/db")
     clickhouse_database: str = "haocha"
     # Per batch: how many messages one step takes. The review hop takes what one fetch returns (up
-    # to review_batch); the ticket agent (Faust) waits briefly for more; the ClickHouse writer
+    # to review_batch); the ticket hop waits briefly for more; the ClickHouse writer
     # gathers rows for up to sink_flush_seconds, since an insert's cost is mostly per insert.
     review_batch: int = Field(5000, ge=1, description="reviews per batch of the review hop")
-    ticket_batch: int = Field(2000, ge=1, description="commands taken per step by the ticket agent")
+    ticket_batch: int = Field(2000, ge=1, description="commands taken per batch by the ticket hop")
     ticket_flush_seconds: float = Field(0.05, gt=0)
     sink_batch: int = Field(20000, ge=1, description="rows per ClickHouse insert batch of the writer")
     sink_flush_seconds: float = Field(1.0, gt=0, description="how long a writer batch may gather rows")
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     progress_seconds: float = Field(30.0, ge=0, description="a progress line in the worker's log this often; 0 = none")
     # Restart readiness: a worker restarted after a crash rejoins its consumer group under the same
     # static instance id and takes its partitions back at once, instead of waiting for the dead
-    # process's session to expire (a minute with Faust's default) before the group rebalances.
+    # process's session to expire (a minute with the client's old default) before the group rebalances.
     worker_instance_id: str = Field(
         "", description="static group membership id; default: from the host and data dir; 'none' = dynamic")
     broker_session_seconds: float = Field(

@@ -4,9 +4,10 @@
     .venv/bin/python bench/bench_report.py --rows 100000000     # 100M (make bench-report-100m)
 
 Reviews and their tickets are generated inside ClickHouse (INSERT ... SELECT FROM numbers()) once
-per size into a reusable embedded store, .run/bench/report-<rows> (skipped if present; --fresh
-regenerates): ~10% bad reviews, each with a ticket (opened, assigned, contacted when real-name, 85%
-closed, 3% invalidated by an upheld appeal), 2% late reviews, 2% uncounted. The materialized views
+per size into a reusable embedded store, .run/bench/report-<rows> (--dir elsewhere; skipped if
+present; --fresh regenerates), in steps of 2M reviews whose cost does not grow with the store
+(progress printed per step): ~10% bad reviews, each with a ticket (opened, assigned, contacted when
+real-name, 85% closed, 3% invalidated by an upheld appeal), 2% late reviews, 2% uncounted. The materialized views
 fill the report's rollups as the rows go in, as they do in production.
 """
 
@@ -37,14 +38,15 @@ MONTH_START = "toDateTime64('2021-05-01 00:00:00', 3, 'Asia/Shanghai')"
 MONTH_SECONDS = 31 * 86400
 
 
-def insert_reviews(store: ClickHouseStore, directory: Directory, first: int, count: int) -> None:
+def generated_reviews(directory: Directory, first: int, count: int) -> str:
+    """The SELECT of the reviews numbered [first, first + count), in the reviews table's column
+    order. The ticket events select from it too, so a ticket's facts are its review's."""
     wins = list(directory.windows.values())
     halls = "[" + ",".join(f"'{w.hall_id}'" for w in wins) + "]"
     ids = "[" + ",".join(f"'{w.window_id}'" for w in wins) + "]"
     depts = "[" + ",".join(f"'{w.department_id}'" for w in wins) + "]"
     n = len(wins)
-    store.command(f"""
-        INSERT INTO {store.db}.reviews
+    return f"""
         SELECT
             concat('B', toString(number)) AS review_id,
             concat('C', toString(number)) AS case_no,
@@ -52,7 +54,7 @@ def insert_reviews(store: ClickHouseStore, directory: Directory, first: int, cou
             arrayElement({halls}, w) AS hall_id,
             arrayElement({ids}, w) AS window_id,
             arrayElement({depts}, w) AS department_id,
-            NULL, NULL, NULL,
+            NULL AS staff_id, NULL AS item_code, NULL AS item_name,
             r AS rating,
             transform(r, [5, 4, 3, 2, 1], [100, 80, 60, 30, 0], 0) AS score,
             if(r <= 2, ['态度差'], []) AS reasons,
@@ -76,15 +78,18 @@ def insert_reviews(store: ClickHouseStore, directory: Directory, first: int, cou
                    (intDiv(h, 1000) % 50) != 0 AS counted,
                    {MONTH_START} + toIntervalSecond(intDiv(h, 100000) % {MONTH_SECONDS}) AS happened
             FROM numbers({first}, {count})
-        )""")
+        )"""
 
 
-def insert_ticket_events(store: ClickHouseStore, first: int, count: int) -> None:
-    """Ticket histories for the bad counted reviews numbered [first, first + count)."""
-    base = f"""
-        FROM {store.db}.reviews
-        WHERE ticket_id IS NOT NULL AND toUInt64(substring(review_id, 2)) >= {first}
-          AND toUInt64(substring(review_id, 2)) < {first + count}"""
+def insert_reviews(store: ClickHouseStore, directory: Directory, first: int, count: int) -> None:
+    store.command(f"INSERT INTO {store.db}.reviews {generated_reviews(directory, first, count)}")
+
+
+def insert_ticket_events(store: ClickHouseStore, directory: Directory, first: int, count: int) -> None:
+    """Ticket histories for the bad counted reviews numbered [first, first + count): computed from
+    the generated reviews again, not read back from the table, so each step costs the same. One
+    INSERT per version, in version order, as the writer delivers a ticket's events."""
+    base = f"FROM ({generated_reviews(directory, first, count)}) WHERE ticket_id IS NOT NULL"
     h = "cityHash64(review_id)"
     opened = "received_at + toIntervalSecond(1)"
     due = f"{opened} + toIntervalDay(7)"
@@ -148,9 +153,9 @@ def timed_report(store, directory, calendar, label: str, runs: int) -> dict[str,
     return out
 
 
-def store_for(rows: int, directory: Directory, fresh: bool) -> ClickHouseStore:
+def store_for(rows: int, directory: Directory, fresh: bool, where: Path = RUN) -> ClickHouseStore:
     """The embedded store holding `rows` generated reviews, generated now only if it is not there."""
-    path = RUN / f"report-{rows}"
+    path = (where / f"report-{rows}").resolve()  # a chdb:// DSN wants an absolute path
     done = path / "generated"
     if fresh or not done.exists():
         shutil.rmtree(path, ignore_errors=True)
@@ -159,17 +164,27 @@ def store_for(rows: int, directory: Directory, fresh: bool) -> ClickHouseStore:
     store.migrate()  # on a store generated before a view was added, this fills it (once)
     print(f"migrated {path} in {time.perf_counter() - t0:.1f}s", flush=True)
     if not done.exists():
-        t0 = time.perf_counter()
-        step = 2_000_000
-        for first in range(0, rows, step):
-            n = min(step, rows - first)
-            insert_reviews(store, directory, first, n)
-            insert_ticket_events(store, first, n)
+        generate(store, directory, rows)
         done.write_text(f"{rows}\n")
-        print(f"generated {rows:,} reviews + tickets into {path} in {time.perf_counter() - t0:.1f}s", flush=True)
+        print(f"generated {rows:,} reviews + tickets into {path}", flush=True)
     else:
         print(f"reusing {path}", flush=True)
     return store
+
+
+def generate(store: ClickHouseStore, directory: Directory, rows: int, step: int = 2_000_000) -> None:
+    """Reviews and ticket events in steps of `step` reviews, with progress per step (100M is long)."""
+    t0 = time.perf_counter()
+    for first in range(0, rows, step):
+        t = time.perf_counter()
+        n = min(step, rows - first)
+        insert_reviews(store, directory, first, n)
+        insert_ticket_events(store, directory, first, n)
+        now = time.perf_counter()
+        so_far, rate = first + n, (first + n) / (now - t0)
+        print(f"  {so_far:,}/{rows:,} reviews: step {n / (now - t):,.0f} rows/s, overall {rate:,.0f} rows/s, "
+              f"{now - t0:.0f}s elapsed, ETA {(rows - so_far) / rate:.0f}s", flush=True)
+    print(f"generation of {rows:,} reviews took {time.perf_counter() - t0:.1f}s", flush=True)
 
 
 def main() -> int:
@@ -177,13 +192,14 @@ def main() -> int:
     ap.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--fresh", action="store_true", help="regenerate the stores")
+    ap.add_argument("--dir", type=Path, default=RUN, help="where the stores are kept (report-<rows>)")
     args = ap.parse_args()
 
     directory = Directory.load(PACKAGE_DATA / "directory.json")
     calendar = ChineseWorkingCalendar()
     results = []
     for rows in args.rows:
-        store = store_for(rows, directory, args.fresh)
+        store = store_for(rows, directory, args.fresh, args.dir)
         try:
             results.append((rows, timed_report(store, directory, calendar, f"report over {rows:,}", args.runs)))
         finally:

@@ -76,22 +76,17 @@ def due_after(
     if not math.isfinite(working_days) or working_days < 0:
         raise ValueError(f"working_days must be a finite number >= 0, got {working_days!r}")
 
-    remaining = timedelta(days=working_days)  # rounds to whole microseconds
+    # Working time is counted from the start's local midnight (its time of day included) or, on a
+    # non-working day, from the next working day's midnight; then the deadline falls on the k-th
+    # working day after that one. A deadline ending exactly at a day's end is the next midnight.
+    total = timedelta(days=working_days)  # rounds to whole microseconds
     local = _to_local(start, tz)
     day = local.date()
     if cal.is_working_day(day):
-        pos = local
-    else:
-        day = _next_working_day(day, cal)
-        pos = datetime.combine(day, time())
-
-    while True:
-        available = datetime.combine(day + _ONE_DAY, time()) - pos
-        if remaining <= available:
-            return _from_local(pos + remaining, tz, start.tzinfo)
-        remaining -= available
-        day = _next_working_day(day, cal)
-        pos = datetime.combine(day, time())
+        total += local - datetime.combine(day, time())
+    k = max(0, -(-total // _ONE_DAY) - 1)
+    due = datetime.combine(_working_days_after(day, k, cal), time()) + (total - k * _ONE_DAY)
+    return _from_local(due, tz, start.tzinfo)
 
 
 def working_seconds_between(
@@ -211,6 +206,32 @@ def _working_time(a: datetime, b: datetime, cal: WorkingCalendar, tz: tzinfo) ->
                 total += hi - lo
         day += _ONE_DAY
     return total
+
+
+# Per calendar: (day, k) -> the k-th working day after the first working day from `day` on (that
+# day itself if it is one). Every ticket opened on a day asks the same question; a calendar's
+# answers do not change (the Chinese adapter caches them too), so the answers are kept, bounded.
+_DAYS_AFTER: dict[int, tuple[WorkingCalendar, dict[tuple[date, int], date]]] = {}
+_DAYS_AFTER_LIMIT = 100_000
+
+
+def _working_days_after(day: date, k: int, cal: WorkingCalendar) -> date:
+    # Keyed by identity (a calendar need not be hashable); the calendar is held so its id stays its own.
+    entry = _DAYS_AFTER.get(id(cal))
+    if entry is None or entry[0] is not cal:
+        if len(_DAYS_AFTER) > 64:
+            _DAYS_AFTER.clear()
+        entry = _DAYS_AFTER[id(cal)] = (cal, {})
+    known = entry[1]
+    got = known.get((day, k))
+    if got is None:
+        if len(known) > _DAYS_AFTER_LIMIT:
+            known.clear()
+        got = day if cal.is_working_day(day) else _next_working_day(day, cal)
+        for _ in range(k):
+            got = _next_working_day(got, cal)
+        known[(day, k)] = got
+    return got
 
 
 def _next_working_day(day: date, cal: WorkingCalendar) -> date:

@@ -3,7 +3,7 @@ applies commands with the real pure domain, a reader of what it holds, real user
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -13,58 +13,17 @@ from apps.api.admin import AdminContext
 from apps.api.app import ApiContext, build_app
 from apps.api.console_context import ConsoleContext
 from apps.api.evidence_store import EvidenceStore
-from apps.api.views import state_view
-from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.adapters.clock import FixedClock
 from haocha.auth.bearer import Authenticator
 from haocha.auth.tokens import hash_secret
 from haocha.auth.users import UserFile
-from haocha.domain.calendar import SHANGHAI
 from haocha.domain.deadlines import DeadlinePolicy, due_after
 from haocha.domain.directory import Directory
-from haocha.domain.tickets import DecisionContext, TicketState, execute
+from haocha.domain.tickets import DecisionContext
 from haocha.settings import PACKAGE_DATA, Settings
-from schemas import tickets as t
+from tests.support.ticket_fakes import CN, NOW, FakeBus, FakeReader
 
-CN = ChineseWorkingCalendar()
-NOW = datetime(2021, 5, 6, 9, 0, tzinfo=SHANGHAI)
 PASSWORD = "password-of-test"
-
-
-class FakeBus:
-    def __init__(self):
-        self.states: dict[str, TicketState] = {}
-        self.events: dict[str, list[t.TicketEventEnvelope]] = {}
-
-    async def send(self, cmd: t.TicketCommandEnvelope, timeout: float | None = None) -> t.CommandOutcome:
-        out, state = execute(self.states.get(cmd.ticket_id), cmd, DecisionContext(calendar=CN), NOW)
-        if state is not None:
-            self.states[cmd.ticket_id] = state
-        self.events.setdefault(cmd.ticket_id, []).extend(out.events)
-        return out
-
-
-class FakeReader:
-    def __init__(self, bus: FakeBus):
-        self.bus = bus
-
-    async def list(self, f):
-        rows = [state_view(s) for s in self.bus.states.values() if not f.department or s.department_id == f.department]
-        return rows, len(rows)
-
-    async def get(self, ticket_id: str):
-        s = self.bus.states.get(ticket_id)
-        return state_view(s) if s else None
-
-    async def counts(self, f):
-        rows, _ = await self.list(f)
-        return {s: sum(r["status"] == s for r in rows) for s in {r["status"] for r in rows}}
-
-    async def events(self, ticket_id: str):
-        return [{"event_id": e.event_id, "version": e.version, "type": e.type, "occurred_at": e.occurred_at,
-                 "recorded_at": e.recorded_at, "actor_id": e.actor.id, "actor_role": e.actor.role,
-                 "command_id": e.command_id, "event": e.event.model_dump(mode="json")}
-                for e in self.bus.events.get(ticket_id, [])]
 
 
 async def console_client(tmp_path: Path, dist: Path | None = None) -> TestClient:

@@ -1,6 +1,5 @@
 """The HTTP API without Kafka or ClickHouse: authentication, who may see and do what, status codes,
-and masking of the phone number. The fake bus applies commands with the real pure domain, the fake
-reader shows what it holds, so only the transport is replaced."""
+and masking of the phone number, on the fake bus and reader of tests/support/ticket_fakes.py."""
 
 from __future__ import annotations
 
@@ -11,63 +10,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.adapters.clock import FixedClock
 from apps.api.app import ApiContext, build_app
-from sinks.tickets_read import TicketFilter
-from apps.api.views import state_view
 from haocha.auth.bearer import Authenticator
 from haocha.auth.users import UserFile
 from haocha.domain.calendar import SHANGHAI
 from haocha.domain.deadlines import due_after
-from haocha.domain.tickets import DecisionContext, TicketState, execute
-from schemas import tickets as t
-from haocha.adapters.command_bus import CommandTimeout
+from tests.support.ticket_fakes import CN, NOW, FakeBus, FakeReader
 
-CN = ChineseWorkingCalendar()
-NOW = datetime(2021, 5, 6, 9, 0, tzinfo=SHANGHAI)
 PHONE = "13812345678"
-
-
-class FakeBus:
-    def __init__(self):
-        self.states: dict[str, TicketState] = {}
-        self.events: dict[str, list[t.TicketEventEnvelope]] = {}
-        self.sent: list[t.TicketCommandEnvelope] = []
-        self.silent = False
-
-    async def send(self, cmd: t.TicketCommandEnvelope, timeout: float | None = None) -> t.CommandOutcome:
-        self.sent.append(cmd)
-        if self.silent:
-            raise CommandTimeout(cmd.command_id, timeout or 0)
-        out, state = execute(self.states.get(cmd.ticket_id), cmd, DecisionContext(calendar=CN), NOW)
-        if state is not None:
-            self.states[cmd.ticket_id] = state
-        self.events.setdefault(cmd.ticket_id, []).extend(out.events)
-        return out
-
-
-class FakeReader:
-    def __init__(self, bus: FakeBus):
-        self.bus = bus
-
-    async def list(self, f: TicketFilter):
-        rows = [state_view(s) for s in self.bus.states.values()
-                if not f.department or s.department_id == f.department]
-        return rows, len(rows)
-
-    async def get(self, ticket_id: str):
-        s = self.bus.states.get(ticket_id)
-        return state_view(s) if s else None
-
-    async def counts(self, f):
-        rows, _ = await self.list(f)
-        return {s: sum(r["status"] == s for r in rows) for s in {r["status"] for r in rows}}
-
-    async def events(self, ticket_id: str):
-        # Like the ClickHouse sink: the payload as JSON (the sink masks; the view masks again).
-        return [{"event_id": e.event_id, "version": e.version, "type": e.type, "event": e.event.model_dump(mode="json")}
-                for e in self.bus.events.get(ticket_id, [])]
 
 
 @pytest.fixture

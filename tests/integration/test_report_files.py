@@ -16,14 +16,12 @@ from openpyxl import load_workbook
 
 from haocha.adapters.calendar_cn import ChineseWorkingCalendar
 from haocha.domain.directory import Directory
-from haocha.domain.tickets import fold_all
 from apps.report.export import write_files
 from apps.report.fonts import FontMissingError, find_cjk_font
 from apps.report.model import MonthlyReport
-from apps.report.monthly import build_monthly_report
 from apps.report.sample import generate
 from haocha.settings import PACKAGE_DATA
-from sinks.clickhouse import ClickHouseStore
+from tests.support.sample_store import sample_report
 
 AS_OF = datetime(2021, 6, 3, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -41,15 +39,7 @@ def files(tmp_path_factory):
     directory = Directory.load(PACKAGE_DATA / "directory.json")
     cal = ChineseWorkingCalendar()
     sample = generate(directory, cal, n=500, seed=23)
-    store = ClickHouseStore(f"chdb://{tmp_path_factory.mktemp('chdb')}", "haocha_files")
-    try:
-        store.migrate()
-        store.write_reviews(sample.reviews)
-        store.write_ticket_events(sample.all_events)
-        store.write_ticket_states([fold_all(e).model_dump(mode="json") for e in sample.events.values()])
-        rep = build_monthly_report(store, "2021-05", AS_OF, directory, cal)
-    finally:
-        store.close()
+    rep = sample_report(tmp_path_factory.mktemp("chdb"), "haocha_files", sample, AS_OF, directory, cal)
     out = tmp_path_factory.mktemp("out")
     paths = {p.suffix[1:]: p for p in write_files(rep, ["json", "csv", "xlsx", "html", "pdf"], out)}
     return rep, paths

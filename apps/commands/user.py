@@ -13,6 +13,7 @@ import argparse
 import getpass
 import sys
 
+from apps.commands.subcommand import verb_on_id
 from haocha import settings as settings_mod
 from haocha.auth.bearer import MIN_PASSWORD
 from haocha.auth.tokens import hash_secret
@@ -42,16 +43,11 @@ def register(sub) -> None:
     add.set_defaults(func=run_add)
     ls = actions.add_parser("list", help="list users (never their tokens)")
     ls.set_defaults(func=run_list)
-    rm = actions.add_parser("remove", help="remove a user; their token stops working")
-    rm.add_argument("user_id", metavar="ID")
-    rm.set_defaults(func=run_remove)
-    reset = actions.add_parser("reset-password", help="print a one-time link to set a new console password")
-    reset.add_argument("user_id", metavar="ID")
-    reset.set_defaults(func=run_reset)
+    verb_on_id(actions, "remove", "remove a user; their token stops working", run_remove, "user_id")
+    verb_on_id(actions, "reset-password", "print a one-time link to set a new console password", run_reset, "user_id")
     for verb, flag in (("disable", True), ("enable", False)):
-        v = actions.add_parser(verb, help=f"{verb} a user (a disabled user's token and sessions stop working)")
-        v.add_argument("user_id", metavar="ID")
-        v.set_defaults(func=run_disable, disabled=flag)
+        verb_on_id(actions, verb, f"{verb} a user (a disabled user's token and sessions stop working)", run_disable,
+                   "user_id", disabled=flag)
 
 
 def _users(s) -> UserFile:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from apps.commands.api import local_time
+from apps.commands.subcommand import verb_on_id
 from haocha.settings import Settings
 from schemas.review import Channel
 
@@ -23,8 +24,8 @@ def register(sub) -> None:
 
     t = sub.add_parser("terminal", help="register, list and revoke hall terminals")
     tsub = t.add_subparsers(dest="terminal_command", required=True, metavar="ACTION")
-    r = tsub.add_parser("register", help="bind a terminal to a hall and window; its key is shown ONCE")
-    r.add_argument("terminal_id", metavar="ID")
+    r = verb_on_id(tsub, "register", "bind a terminal to a hall and window; its key is shown ONCE", cmd_register,
+                   "terminal_id")
     r.add_argument("--hall", required=True)
     r.add_argument("--window", required=True)
     r.add_argument("--channel", default="pad", choices=[c.value for c in Channel],
@@ -34,20 +35,15 @@ def register(sub) -> None:
     r.add_argument("--key-out", type=Path, metavar="FILE",
                    help="write the key to FILE (mode 0600, never overwritten) instead of showing it")
     r.add_argument("--json", action="store_true", help="machine-readable output")
-    r.set_defaults(func=cmd_register)
     ls = tsub.add_parser("list", help="registered terminals (never their keys)")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
-    rv = tsub.add_parser("revoke", help="refuse a terminal from now on (every gateway, within a second)")
-    rv.add_argument("terminal_id", metavar="ID")
+    rv = verb_on_id(tsub, "revoke", "refuse a terminal from now on (every gateway, within a second)", cmd_revoke,
+                    "terminal_id")
     rv.add_argument("--note", default="")
-    rv.set_defaults(func=cmd_revoke)
-    pr = tsub.add_parser("pair", help="a one-time code that pairs a kiosk's browser with this terminal")
-    pr.add_argument("terminal_id", metavar="ID")
-    pr.set_defaults(func=cmd_pair)
-    up = tsub.add_parser("unpair", help="the kiosk's paired browser may post no more (the terminal stays)")
-    up.add_argument("terminal_id", metavar="ID")
-    up.set_defaults(func=cmd_unpair)
+    verb_on_id(tsub, "pair", "a one-time code that pairs a kiosk's browser with this terminal", cmd_pair, "terminal_id")
+    verb_on_id(tsub, "unpair", "the kiosk's paired browser may post no more (the terminal stays)", cmd_unpair,
+               "terminal_id")
 
     from apps.terminal_client.cli import register as register_client
 

@@ -74,7 +74,7 @@ class Hops:
         consumer = kafka.consumer(s, **consumer_options(s, s.app_id, s.group_instance_id, s.ticket_batch))
         self.tickets = BatchConsumer(name="tickets", consumer=consumer, topics=[s.topic(t.TICKET_COMMANDS.name)],
                                      handler=hop, batch_records=s.ticket_batch, batch_seconds=s.ticket_flush_seconds,
-                                     on_failure=exit_failed)
+                                     idle_seconds=0.005, on_failure=exit_failed)
         self.consumers.append(self.tickets)
         return hop
 

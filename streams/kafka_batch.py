@@ -12,6 +12,13 @@ Ordering protocol of a batch (the handler's job, the consumer's commit):
 3. the consumer commits the batch's offsets.
 A crash anywhere before 3 processes the batch again; the handler must be deterministic on replay.
 
+The commit of a batch runs while the next batch is fetched and processed, and is awaited before
+the next commit: a commit is a round trip to the group coordinator, the last of each batch's, and
+at a steady rate every batch waited for it. A crash before it landed replays this batch and the
+next: the same as a crash before the commit of one batch holding both, since the handler's state
+moves only after its output is in Kafka and is then a batch's end state (what a replay of a
+bigger batch would find).
+
 Rebalances are cooperative with the batch: revoking partitions waits until the batch in flight is
 committed, and a batch whose partitions were revoked meanwhile is dropped, not committed (the new
 owner processes it again).
@@ -20,6 +27,7 @@ owner processes it again).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -113,6 +121,10 @@ def spare_the_collector(batch_records: int) -> None:
     young, middle, old = gc.get_threshold()
     if young < threshold:
         gc.set_threshold(threshold, middle, old)
+    # What the process built before its first batch (modules, the app, its clients) lives as long
+    # as the process; frozen, it is out of the collector's sight, so a full collection scans only
+    # what came since (a full scan of the worker's startup heap holds its loop for tens of ms).
+    gc.freeze()
 
 
 class BatchHandler(Protocol):
@@ -129,20 +141,24 @@ class BatchConsumer:
     """One consumer group member: fetch, `handler.process(batch)`, commit; repeat until stopped.
 
     `batch_records` bounds a batch; `batch_seconds` is how long a batch may keep filling (0: take
-    what one fetch returns). A handler that raises stops the process (`on_failure`) before
-    anything is committed: the batch stays in Kafka for the next owner (crash-only)."""
+    what one fetch returns); `idle_seconds`, if given, ends the filling sooner when no record came
+    for that long: under a light load a batch then goes at once instead of waiting out the window,
+    under a heavy one records keep coming and the window fills. A handler that raises stops the
+    process (`on_failure`) before its batch is committed: the batch stays in Kafka for the next
+    owner (crash-only); the commit of the batch before it, complete by then, is let finish."""
 
     def __init__(self, *, name: str, consumer: AIOKafkaConsumer, topics: Iterable[str], handler: BatchHandler,
-                 batch_records: int, batch_seconds: float = 0.0, on_failure: Callable[[str], None],
-                 commit_points: tuple[str, ...] = ()):
+                 batch_records: int, batch_seconds: float = 0.0, idle_seconds: float | None = None,
+                 on_failure: Callable[[str], None], commit_points: tuple[str, ...] = ()):
         self.name, self.handler, self.consumer = name, handler, consumer
         self.topics = list(topics)
-        self.batch_records, self.batch_seconds = batch_records, batch_seconds
+        self.batch_records, self.batch_seconds, self.idle_seconds = batch_records, batch_seconds, idle_seconds
         self._on_failure = on_failure
         self._before_commit = commit_points
         self._lock = asyncio.Lock()
         self._owned: set[TopicPartition] = set()
         self._read: dict[TopicPartition, int] = {}
+        self._commit: asyncio.Task | None = None  # the last batch's commit, while it is in flight
         self._stopping = False
         self.batches = 0
         self.records = 0
@@ -159,6 +175,7 @@ class BatchConsumer:
     async def stop(self) -> None:
         self._stopping = True
         async with self._lock:  # the batch in flight finishes (and commits) first
+            await self._committed()
             await self.consumer.stop()
 
     async def run(self) -> None:
@@ -171,6 +188,8 @@ class BatchConsumer:
             if self._stopping:
                 return
             log.critical("%s failed on a batch", self.name, exc_info=True)
+            with contextlib.suppress(Exception):  # the batch before the failed one is done: commit it
+                await asyncio.wait_for(self._committed(), 5.0)
             self._on_failure(f"{self.name}: {exc!r}")
 
     async def _next_batch(self) -> dict[TopicPartition, list]:
@@ -183,7 +202,10 @@ class BatchConsumer:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            more = await self.consumer.getmany(timeout_ms=int(left * 1000) + 1, max_records=self.batch_records - n)
+            wait = left if self.idle_seconds is None else min(left, self.idle_seconds)
+            more = await self.consumer.getmany(timeout_ms=int(wait * 1000) + 1, max_records=self.batch_records - n)
+            if not more and self.idle_seconds is not None:
+                break
             for tp, records in more.items():
                 got.setdefault(tp, []).extend(records)
                 n += len(records)
@@ -198,17 +220,34 @@ class BatchConsumer:
             await self.handler.process(batch)
             for point in self._before_commit:
                 crashpoints.reached(point)
-            offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batch.items()}
-            try:
-                await self.consumer.commit(offsets)
-            except (CommitFailedError, IllegalStateError) as exc:
-                # The group moved on (a long stall); the new owner processes the batch again,
-                # which the handlers' determinism makes harmless.
-                log.warning("%s: commit refused (%s); the batch will be processed again", self.name, exc)
-            self.batches += 1
-            self.records += sum(len(r) for r in batch.values())
-            for tp, records in batch.items():
-                self._read[tp] = records[-1].offset + 1
+            await self._committed()  # commits land in order
+            self._commit = asyncio.create_task(self._commit_batch(batch), name=f"{self.name}-commit")
+
+    async def _committed(self) -> None:
+        """Wait for the last batch's commit, if it is still in flight."""
+        task, self._commit = self._commit, None
+        if task is not None:
+            await task
+
+    async def _commit_batch(self, batch: dict[TopicPartition, list]) -> None:
+        offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batch.items()}
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group moved on (a long stall); the new owner processes the batch again,
+            # which the handlers' determinism makes harmless.
+            log.warning("%s: commit refused (%s); the batch will be processed again", self.name, exc)
+        except Exception as exc:
+            if self._stopping:  # the batch is processed again after the restart
+                log.warning("%s: commit failed while stopping (%r)", self.name, exc)
+                return
+            log.critical("%s failed to commit a batch", self.name, exc_info=True)
+            self._on_failure(f"{self.name}: {exc!r}")
+            return
+        self.batches += 1
+        self.records += sum(len(r) for r in batch.values())
+        for tp, records in batch.items():
+            self._read[tp] = records[-1].offset + 1
 
     def lag(self) -> int | None:
         """Records of the assigned partitions not processed yet (None: not known yet)."""
@@ -231,6 +270,7 @@ class _Listener(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked) -> None:
         o = self.owner
         async with o._lock:
+            await o._committed()  # the last batch's offsets go in before the partitions go
             o._owned -= set(revoked)
             if revoked:
                 await o.handler.revoked(set(revoked))
@@ -254,13 +294,17 @@ def consumer_options(settings, group: str, instance_id: str | None, batch_record
     return dict(
         group_id=group, group_instance_id=instance_id or None, auto_offset_reset="earliest",
         max_poll_records=batch_records, fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_wait_ms=50,
+        # How long the broker holds a fetch that finds nothing new. Only one fetch per broker is in
+        # flight, and a partition just consumed waits for it to return before it is fetched again:
+        # with sparse records (the ticket commands) that hold is a hop's latency, not idle time.
+        fetch_max_wait_ms=10,
         # Short enough that a crashed member's partitions move within seconds; heartbeats run on
         # their own task, so a long batch does not miss them.
         session_timeout_ms=session_ms, heartbeat_interval_ms=max(1000, session_ms // 4), max_poll_interval_ms=300_000)
 
 
 # One record batch per partition per hop batch: 512 KB stays under the broker's 1 MB
-# message.max.bytes; linger is short since `delivered()` hands over whole batches anyway.
-PRODUCER_OPTIONS = dict(linger_ms=2, max_batch_size=512 * 1024, max_request_size=8 * 1024 * 1024)
+# message.max.bytes; no linger, since `delivered()` hands over whole batches, all queued before the
+# producer's sender runs, and a linger would only delay each of a batch's deliveries.
+PRODUCER_OPTIONS = dict(linger_ms=0, max_batch_size=512 * 1024, max_request_size=8 * 1024 * 1024)
 

@@ -57,7 +57,9 @@ class TicketHub:
         self.ready = asyncio.Event()
 
     async def start(self) -> None:
-        self._reader = kafka.consumer(self.settings)
+        # Only one fetch is in flight; events of a partition just read wait for it to return, so
+        # it must not idle long on the partitions that had nothing (aiokafka's default: 500 ms).
+        self._reader = kafka.consumer(self.settings, fetch_max_wait_ms=10)
         await self._reader.start()
         tps = [TopicPartition(self.topic, p) for p in await kafka.partitions(self._reader, self.topic)]
         self._reader.assign(tps)

@@ -82,13 +82,16 @@ class TicketHop:
         states: dict[str, TicketState | None] = {}
         moved: dict[str, int] = {}  # ticket -> its partition, for the tickets whose state moved
         outcomes: list[CommandOutcome] = []
+        events: list[tuple[str, int, bytes]] = []
         for tp, records in batch.items():
             for rec in records:
-                outcome = self._one(rec, tp.partition, states, moved, out, now)
+                outcome = self._one(rec, tp.partition, states, moved, events, out, now)
                 if outcome is not None:
                     outcomes.append(outcome)
         await out.delivered()  # the log first ...
         reached(EVENTS_DELIVERED)
+        for tid, version, raw in events:
+            self.table.recent.add(tid, version, raw)
         by_partition: dict[int, dict[str, dict]] = {}
         for tid, partition in moved.items():  # ... then what the read side folds and the table restores from ...
             snapshot = states[tid].model_dump(mode="json")
@@ -104,7 +107,8 @@ class TicketHop:
         await out.delivered()
         reached(DONE)
 
-    def _one(self, rec, partition: int, states: dict, moved: dict, out: Emitter, now) -> CommandOutcome | None:
+    def _one(self, rec, partition: int, states: dict, moved: dict, events: list, out: Emitter,
+             now) -> CommandOutcome | None:
         try:
             cmd = TicketCommandEnvelope.model_validate_json(rec.value)
         except ValidationError as exc:
@@ -117,7 +121,9 @@ class TicketHop:
             states[tid] = load_state(self.table.get_in(partition, tid))
         outcome, new_state = execute(states[tid], cmd, self.ctx, recorded_at=now)
         for env in outcome.events:
-            out.send(self.events, tid.encode(), env.model_dump_json().encode())
+            raw = env.model_dump_json().encode()
+            out.send(self.events, tid.encode(), raw)
+            events.append((tid, env.version, raw))
         if outcome.events or (outcome.status == "duplicate" and new_state is not None):
             # A duplicate may be the replay of a batch that crashed after its snapshot got out and
             # before its outcome did: send the snapshot again and rewrite the table.

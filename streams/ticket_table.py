@@ -6,7 +6,9 @@ It is a fold of the snapshot log (tickets.state: compacted, keyed and partitione
 commands, one snapshot per ticket and batch), so it needs no changelog of its own: a partition
 that moves to another worker is restored there by reading its snapshots from where the local copy
 stopped. The hop writes a batch's snapshots to the log first and to the local database after, with
-how far the log is in it, so the local copy is never ahead of the log.
+how far the log is in it, so the local copy is never ahead of the log. Beside it, in memory, the
+events the hop delivered lately (streams/recent_events.py), so the API can show a ticket's history
+without the store.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rocksdict import Options, Rdict, WriteBatch
+
+from streams.recent_events import RecentEvents
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ class TicketTable:
         # the log's end offsets are known (the worker's readiness says so).
         self.restoring: tuple[int, int] | None = None
         self.restoring_started = False
+        self.recent = RecentEvents()  # the events behind the states, for tickets changed lately
 
     @property
     def partitions(self) -> set[int]:

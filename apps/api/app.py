@@ -38,6 +38,8 @@ class ApiContext:
     clock: Clock
     local_state: Callable[[str], TicketState | None]  # the worker's table, None if not local
     sweep: Callable[[datetime], Awaitable[dict]]
+    # A ticket's events 1..version shaped as the store's rows, None unless the worker holds them all.
+    local_history: Callable[[str, int], list[dict] | None] = lambda ticket_id, version: None
     ready: Callable[[], bool] = lambda: True
     command_timeout: float = 15.0
     list_limit_max: int = 5000
@@ -91,7 +93,7 @@ async def show_ticket(request: web.Request) -> web.Response:
     ctx, actor, q = request.app[CTX], caller(request), request.query
     tid = request.match_info["ticket_id"]
     at = params.time(q, "at", ctx.clock.now())
-    ticket, source = None, "clickhouse"
+    ticket, source, state = None, "clickhouse", None
     if params.boolean(q, "fresh"):
         state = ctx.local_state(tid)
         if state is not None:
@@ -102,11 +104,14 @@ async def show_ticket(request: web.Request) -> web.Response:
         state = ctx.local_state(tid)
         if state is not None:
             ticket, source = state_view(state), "worker-table"
+    # From the table, with the whole history held here too: no store read (the store lags the log
+    # by a sink batch, and its one thread is shared with the writer's inserts).
+    history = ctx.local_history(tid, state.version) if source == "worker-table" else None
     if ticket is None:
         return error(404, f"no ticket {tid}")
     if not _can_see(actor, ticket["department_id"]):
         return error(403, f"ticket belongs to {ticket['department_id']}, not to {actor.department_id}")
-    events = [event_view(e) for e in await ctx.reader.events(tid)]
+    events = [event_view(e) for e in (history if history is not None else await ctx.reader.events(tid))]
     more = {} if ctx.console is None else ticket_detail.extras(request, actor, ticket, events, ctx.local_state(tid), at)
     return json_response({**with_time_left(ticket, at), "events": ticket_detail.with_timeline(events),
                           "source": source, **more})

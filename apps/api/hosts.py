@@ -24,6 +24,9 @@ class ApiHost(Protocol):
     def local_state(self, ticket_id: str) -> TicketState | None:
         """The ticket from this process's own table, None where it is not held here."""
 
+    def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
+        """The ticket's events 1..`version` (envelope JSON) where this process holds them all."""
+
     def rebalancing(self) -> bool:
         """True while this process cannot answer yet (the API's health says "starting")."""
 
@@ -47,6 +50,9 @@ class WorkerHost:
         _current_event.set(None)
         raw = self.sa.tickets.get(ticket_id)
         return None if raw is None else TicketState.model_validate(raw)
+
+    def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
+        return self.sa.tickets.recent.history(ticket_id, version)
 
     def rebalancing(self) -> bool:
         # The ticket hop's, not Faust's: Faust's consumer is off, so its app never rebalances.
@@ -76,6 +82,9 @@ class StoreHost:
         self._producer = None
 
     def local_state(self, ticket_id: str) -> TicketState | None:
+        return None
+
+    def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         return None
 
     def rebalancing(self) -> bool:

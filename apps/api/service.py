@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from mode import Service
@@ -20,6 +21,7 @@ from apps.api.insights import InsightsContext
 from apps.api.reader import ClickHouseTicketReader, TicketFilter
 from apps.http_limits import HttpGuard
 from apps.api.reads import StoreReads
+from apps.api.views import event_row
 from haocha.adapters.command_bus import KafkaCommandBus
 from haocha.auth.bearer import Authenticator
 from haocha.domain.tickets import DecisionContext
@@ -56,7 +58,8 @@ class ApiService(Service):
         self.reader = ClickHouseTicketReader(store, self.reads) if store is not None else _NoStore()
         local_state = self.host.local_state
         ctx = ApiContext(auth=self.authenticator, bus=self.bus, reader=self.reader, clock=deps.clock,
-                         local_state=local_state, sweep=self._sweep, ready=self._ready,
+                         local_state=local_state, local_history=self._local_history(), sweep=self._sweep,
+                         ready=self._ready,
                          command_timeout=self.api_settings.command_timeout_seconds,
                          list_limit_max=self.api_settings.list_limit_max,
                          insights=self._insights() if store is not None else None,
@@ -75,6 +78,16 @@ class ApiService(Service):
         await self.bus.stop()
         await self.host.close()
         self.authenticator.checker.close()
+
+    def _local_history(self):
+        """The host's events of a ticket as the store would answer them (`ticket_events`)."""
+        tz, history = ZoneInfo(self.api_settings.timezone), self.host.local_history
+
+        def rows(ticket_id: str, version: int) -> list[dict] | None:
+            raw = history(ticket_id, version)
+            return None if raw is None else [event_row(e, tz) for e in raw]
+
+        return rows
 
     def _insights(self) -> InsightsContext:
         deps, alerts = self.deps, self.deps.settings.topic(t.ALERTS.name)

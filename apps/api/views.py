@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
 
 from haocha.domain.privacy import mask_phone, mask_phones_in_text
 from haocha.domain.tickets import TicketState
 from schemas.tickets import CommandOutcome
+from sinks.clickhouse import masked_event, maybe_personal
 
 _TIMES = ("contact_due", "resolve_due", "next_due", "opened_at", "happened_at")
 
@@ -42,6 +46,24 @@ def masked(payload: dict[str, Any]) -> dict[str, Any]:
     if payload.get("comment"):
         payload = {**payload, "comment": mask_phones_in_text(payload["comment"])}
     return payload
+
+
+def event_row(raw: bytes, tz: ZoneInfo) -> dict:
+    """A ticket event's envelope JSON as the store's `ticket_events` answers it (sinks/tickets_read.py):
+    the same columns in the same order, its times in the store's zone at its precision (ms), what may
+    be personal masked as the writer masks it."""
+    env = orjson.loads(raw)
+    if maybe_personal(raw):
+        env = masked_event(env)
+    return {"event_id": env["event_id"], "version": env["version"], "type": env["type"],
+            "occurred_at": _stored_time(env["occurred_at"], tz), "recorded_at": _stored_time(env["recorded_at"], tz),
+            "actor_id": env["actor"]["id"], "actor_role": env["actor"]["role"], "command_id": env["command_id"],
+            "event": env["event"]}
+
+
+def _stored_time(iso: str, tz: ZoneInfo) -> datetime:
+    t = datetime.fromisoformat(iso).astimezone(tz)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
 def event_view(row: dict) -> dict:

@@ -12,9 +12,14 @@ sends (linger 2 ms, acks=all). For every ticket opened:
 - command / event: the Kafka timestamps of its OpenTicket command (the review hop) and of its
   TicketOpened event (the ticket agent), from a group-less reader of those topics;
 - stream: when `GET /api/v1/tickets/stream` (SSE, the console's live queue) says it was opened;
-- visible: for one ticket in `--get-every`, the first `GET /api/v1/tickets/{id}` answered 200
-  (`--fresh`: `?fresh=true`), asked when the stream names it and again every 5 ms until then (not
-  before: polling every pending ticket would load the worker). The time one GET takes is printed.
+- visible: for one ticket in `--get-every`, the first `GET /api/v1/tickets/{id}` answered 200,
+  every other one of them with `?fresh=true` (the worker's table first, as the console's detail
+  page after a command wants), asked when the stream names it and again every 5 ms until then (not
+  before: polling every pending ticket would load the worker). The time one GET takes is printed,
+  and where its answer came from: the worker's ticket table with the ticket's events it delivered
+  (no store read), or ClickHouse;
+- loop: `GET /api/v1/health` every 20 ms, which reads nothing: how long the worker's event loop,
+  shared by the hops, the in-process writer and the API, keeps a request waiting.
 
 Tickets opened in the first `--warmup` seconds are left out. Prints p50/p99/max of submit ->
 stream and submit -> GET 200 against the target (p99 <= 200 ms) and the same per stage, so a p99 over it says where the
@@ -72,8 +77,10 @@ class Probe:
         self.stream: dict[str, float] = {}
         self.visible: dict[str, float] = {}
         self.source: dict[str, str] = {}
+        self.fresh: set[str] = set()  # tickets asked for with ?fresh=true
         self.failed: dict[str, str] = {}
         self.gets: list[float] = []  # seconds per GET answered (200 or 404)
+        self.health: list[tuple[float, float]] = []  # (asked at, wall clock; seconds) per GET /health
         self.not_yet = 0  # GETs answered 404 (asked before the ticket was visible)
 
 
@@ -101,7 +108,7 @@ async def tail_kafka(s: Settings, probe: Probe, ready: asyncio.Event) -> None:
         await reader.stop()
 
 
-async def watch_stream(http: aiohttp.ClientSession, url: str, probe: Probe, ready: asyncio.Event, query: str,
+async def watch_stream(http: aiohttp.ClientSession, url: str, probe: Probe, ready: asyncio.Event,
                        get_every: int) -> None:
     async with http.get(f"{url}/api/v1/tickets/stream", timeout=aiohttp.ClientTimeout(total=None)) as resp:
         resp.raise_for_status()
@@ -117,6 +124,9 @@ async def watch_stream(http: aiohttp.ClientSession, url: str, probe: Probe, read
                 probe.stream[tid] = time.time()
                 if len(probe.stream) % get_every:
                     continue
+                query = "?fresh=true" if len(probe.stream) // get_every % 2 else ""
+                if query:
+                    probe.fresh.add(tid)
                 task = asyncio.create_task(fetch_until_visible(http, url, tid, probe, query))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
@@ -140,6 +150,15 @@ async def fetch_until_visible(http: aiohttp.ClientSession, url: str, tid: str, p
                 return
         await asyncio.sleep(TICK)
     probe.failed[tid] = f"not visible within {give_up:.0f} s"
+
+
+async def probe_loop(http: aiohttp.ClientSession, url: str, probe: Probe, every: float = 0.02) -> None:
+    while True:
+        at, asked = time.time(), time.monotonic()
+        async with http.get(f"{url}/api/v1/health") as resp:
+            await resp.read()
+        probe.health.append((at, time.monotonic() - asked))
+        await asyncio.sleep(every)
 
 
 async def submit_paced(s: Settings, subs, rate: float, probe: Probe) -> float:
@@ -198,10 +217,10 @@ async def run(broker: Broker, args) -> int:
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
             kafka_ready, stream_ready = asyncio.Event(), asyncio.Event()
             tasks = [asyncio.create_task(tail_kafka(s, probe, kafka_ready)),
-                     asyncio.create_task(watch_stream(http, s.worker_url, probe, stream_ready,
-                                                        "?fresh=true" if args.fresh else "", args.get_every))]
+                     asyncio.create_task(watch_stream(http, s.worker_url, probe, stream_ready, args.get_every))]
             await asyncio.wait_for(asyncio.gather(kafka_ready.wait(), stream_ready.wait()), 60)
             t0 = time.time()
+            tasks.append(asyncio.create_task(probe_loop(http, s.worker_url, probe)))
             achieved = await submit_paced(s, subs, args.rate, probe)
             log(f"sent at {achieved:,.0f} messages/s; waiting for the last tickets")
             # done when no ticket has been opened for 3 s and every one opened has an answer
@@ -222,8 +241,10 @@ async def run(broker: Broker, args) -> int:
     finally:
         worker.stop(signal.SIGTERM, 60)
     measured = [tid for tid in probe.stream if probe.submit.get(tid, 0) >= t0 + args.warmup]
-    ms = lambda a, b: [(b[t] - a[t]) * 1000 for t in measured if t in a and t in b]  # noqa: E731
-    e2e = ms(probe.submit, probe.visible)
+    between = lambda a, b, ts: [(b[t] - a[t]) * 1000 for t in ts if t in a and t in b]  # noqa: E731
+    ms = lambda a, b: between(a, b, measured)  # noqa: E731
+    fresh = [t for t in measured if t in probe.fresh]
+    plain = [t for t in measured if t not in probe.fresh]
     sources = {}
     for t in measured:
         if t not in probe.source:
@@ -231,15 +252,21 @@ async def run(broker: Broker, args) -> int:
         sources[probe.source[t]] = sources.get(probe.source[t], 0) + 1
     print(f"\nlatency at {achieved:,.0f} reviews/s for {args.seconds:.0f} s (after {args.warmup:.0f} s warm-up), "
           f"{len(measured):,} tickets measured, load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores, "
-          f"worker CPU {cpu / (time.time() - t0) * 100:.0f}% of a core")
+          f"worker CPU {cpu / (time.time() - t0) * 100:.0f}% of a core\n"
+          f"  topology: one `haocha worker` (review hop, ticket hop, API and the ClickHouse writer in one process, "
+          f"embedded store), the default for one worker")
     print(stage("submit -> ticket on the stream (SSE)", ms(probe.submit, probe.stream), TARGET_P99_MS))
-    print(stage(f"submit -> GET 200 (1 in {args.get_every} tickets)", e2e, TARGET_P99_MS))
+    print(stage(f"submit -> GET ?fresh=true 200 (1 in {2 * args.get_every})",
+                between(probe.submit, probe.visible, fresh), TARGET_P99_MS))
+    print(stage(f"submit -> GET 200 (1 in {2 * args.get_every})", between(probe.submit, probe.visible, plain),
+                TARGET_P99_MS))
     print("  where the time goes:")
     print(stage("submit -> command (review hop)", ms(probe.submit, probe.command)))
     print(stage("command -> event (ticket agent)", ms(probe.command, probe.event)))
     print(stage("event -> stream (SSE)", ms(probe.event, probe.stream)))
     print(stage("stream -> GET 200", ms(probe.stream, probe.visible)))
     print(stage("one GET of a ticket (200 or 404)", [g * 1000 for g in probe.gets]))
+    print(stage("the worker's loop (GET /health)", [g * 1000 for at, g in probe.health if at >= t0 + args.warmup]))
     print(f"  {len(probe.gets):,} GETs, {probe.not_yet:,} answered 404 (not yet visible); the 200s answered from: "
           f"{', '.join(f'{k} {v:,}' for k, v in sorted(sources.items()))}")
     if probe.failed:
@@ -268,8 +295,6 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds at the rate before measuring")
     ap.add_argument("--get-every", type=int, default=10,
                     help="GET one ticket in this many (each GET is a few store queries on the store's one thread)")
-    ap.add_argument("--fresh", action="store_true",
-                    help="GET ?fresh=true (the worker's table before the store) instead of the plain GET")
     ap.add_argument("--keep", action="store_true", help="keep the data dir (the worker's log)")
     ap.add_argument("--profile", type=int, default=0,
                     help="py-spy the worker for this many seconds (kept in the data dir; BENCH_PYSPY_ARGS)")

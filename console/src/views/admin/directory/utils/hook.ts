@@ -1,19 +1,23 @@
 import type { Directory } from '@/api/types'
 
+export type Table = 'halls' | 'departments' | 'windows'
+
 export interface Problem {
-  table: 'halls' | 'departments' | 'windows'
+  table: Table
   row: number
   message: string
 }
 
-const TABLE_LABEL: Record<Problem['table'], string> = { halls: '大厅', departments: '部门', windows: '窗口' }
+export const TABLE_LABEL: Record<Table, string> = { halls: '大厅', departments: '部门', windows: '窗口' }
+/** The editor's tabs, in the order they are shown. */
+export const TABLES: readonly Table[] = ['windows', 'halls', 'departments']
 
 export const problemText = (p: Problem) => `${TABLE_LABEL[p.table]}第 ${p.row + 1} 行：${p.message}`
 
 /** What the directory editor checks before PUT (the worker checks again and lists its own). */
 export function validateDirectory(d: Directory): Problem[] {
   const problems: Problem[] = []
-  const checkIds = (table: Problem['table'], rows: { id: string; name: string }[]) => {
+  const checkIds = (table: Table, rows: { id: string; name: string }[]) => {
     const seen = new Map<string, number>()
     rows.forEach((r, i) => {
       const id = r.id.trim()

@@ -30,7 +30,7 @@ from haocha.settings import Settings
 from schemas.review import DeadLetter, ReviewClassified
 from schemas.tickets import TicketEventEnvelope
 from sinks import rollups, staging
-from sinks.staging import STAGE_SETTINGS, Staged
+from sinks.staging import STAGE_FORMAT, STAGE_SETTINGS, Staged
 
 log = logging.getLogger(__name__)
 SCHEMA_FILES = sorted((Path(__file__).parent).glob("*.sql"))
@@ -126,9 +126,9 @@ class ClickHouseStore:
             res = self.client.query(self._bind(sql), parameters=parameters)
             return [dict(zip(res.column_names, row)) for row in res.result_rows]
 
-    def _ingest(self, staged: Staged, lines: Sequence[bytes]) -> int:
-        """Stage the batch's JSON lines (each with its `_n`) and store the rows the target lacks."""
-        if not lines:
+    def _ingest(self, staged: Staged, docs: Sequence[bytes]) -> int:
+        """Stage the batch's JSON objects and store the rows the target lacks."""
+        if not docs:
             return 0
         with self._lock:
             try:
@@ -136,7 +136,7 @@ class ClickHouseStore:
                     self.client.command(self._bind(staged.create_sql(self.db)))
                     self._staged.add(staged.table)
                 self.client.command(staged.truncate_sql(self.db))
-                self.client.raw_insert(staged.stage_table(self.db), None, b"\n".join(lines), fmt="JSONEachRow",
+                self.client.raw_insert(staged.stage_table(self.db), None, staging.body(docs), fmt=STAGE_FORMAT,
                                        settings=STAGE_SETTINGS)
                 fresh = int(self.client.command(self._bind(staged.count_sql(self.db))))
                 if fresh:
@@ -150,28 +150,25 @@ class ClickHouseStore:
     def write_reviews(self, items: Sequence[ReviewClassified | bytes]) -> int:
         """ReviewClassified models, or their JSON as reviews.classified holds it (the sink hands the
         topic's bytes over unparsed: the schema was validated upstream, ClickHouse maps them)."""
-        return self._ingest(staging.REVIEWS, numbered(_json_bytes(c) for c in items))
+        return self._ingest(staging.REVIEWS, [_json_bytes(c) for c in items])
 
     def write_ticket_events(self, envs: Sequence[TicketEventEnvelope | bytes]) -> int:
         """Envelopes, or their JSON as tickets.events holds it."""
-        return self._ingest(staging.TICKET_EVENTS, numbered(_event_bytes(e) for e in envs))
+        return self._ingest(staging.TICKET_EVENTS, [_event_bytes(e) for e in envs])
 
     def write_ticket_states(self, states: Sequence[dict | bytes]) -> int:
         """Snapshots as the ticket agent folded them (TicketState JSON); newest version wins."""
-        return self._ingest(staging.TICKETS, numbered(s if isinstance(s, bytes) else orjson.dumps(s) for s in states))
+        return self._ingest(staging.TICKETS, [s if isinstance(s, bytes) else orjson.dumps(s) for s in states])
 
     def write_alert_events(self, envs: Sequence) -> int:
         spikes = [e.event for e in envs if e.event.type == "SpikeDetected"]
         acks = [e.event for e in envs if e.event.type == "AlertAcknowledged"]
-        n = self._ingest(staging.ALERTS, [orjson.dumps(dict(a.model_dump(exclude={"type"}), _n=i))
-                                         for i, a in enumerate(spikes)])
-        return n + self._ingest(staging.ALERT_ACKS, [orjson.dumps(dict(a.model_dump(exclude={"type"}), _n=i))
-                                                    for i, a in enumerate(acks)])
+        n = self._ingest(staging.ALERTS, [orjson.dumps(a.model_dump(exclude={"type"})) for a in spikes])
+        return n + self._ingest(staging.ALERT_ACKS, [orjson.dumps(a.model_dump(exclude={"type"})) for a in acks])
 
     def write_dead_letters(self, items: Sequence[tuple[DeadLetter, int, int]]) -> int:
         """One row per bad input, keyed by its source message (schema.sql: source_key)."""
-        return self._ingest(staging.DEAD_LETTERS, [orjson.dumps(dict(dead_letter_row(d, p, o), _n=n))
-                                                   for n, (d, p, o) in enumerate(items)])
+        return self._ingest(staging.DEAD_LETTERS, [orjson.dumps(dead_letter_row(d, p, o)) for d, p, o in items])
 
     def close(self) -> None:
         with self._lock:
@@ -183,17 +180,6 @@ class ClickHouseStore:
 
 def _json_bytes(c: ReviewClassified | bytes) -> bytes:
     return c if isinstance(c, bytes) else c.model_dump_json().encode()
-
-
-def numbered(docs: Iterable[bytes]) -> list[bytes]:
-    """JSON objects (a topic's records) as staging lines: each with its place in the batch, `_n`."""
-    out = []
-    for n, doc in enumerate(docs):
-        doc = doc.lstrip()
-        if doc[:1] != b"{":
-            raise ValueError(f"not a JSON object: {doc[:80]!r}")
-        out.append(b'{"_n":%d,%b' % (n, doc[1:]))
-    return out
 
 
 # Where a ticket event may hold something to mask: a phone field, a mobile number (each of its

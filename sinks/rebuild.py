@@ -3,22 +3,30 @@
 The log holds every classified review, every ticket event and state snapshot, every alert and
 dead letter, forever. Reading them from the start into an empty database, with the same
 idempotent writes the worker uses, gives the same history figure for figure.
+
+The topics fill tables of their own (each table's views read that table only), so they are
+replayed side by side, each by its own consumer onto its own connection (sinks/rebuild_writes.py);
+within a topic the batches are written one at a time and in the log's order, each while the next
+is read. The engine runs outside the GIL, so reading (Python) and writing (ClickHouse) overlap.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiokafka import TopicPartition
 
 from haocha.adapters import kafka
 from haocha.settings import Settings
-from sinks import rows
 from sinks.clickhouse import ClickHouseStore
+from sinks.rebuild_writes import WRITERS
 from sinks.sql import BAD
 
 BATCH = 20_000
+# Records per rebuild write: each insert has a fixed cost (a part per table and view, their
+# merges), which a batch this large spreads thin; two batches per topic are held at a time.
+REBUILD_BATCH = 100_000
 
 
 async def read_topic(settings: Settings, name: str, batch: int = BATCH) -> AsyncIterator[list]:
@@ -45,31 +53,69 @@ async def read_topic(settings: Settings, name: str, batch: int = BATCH) -> Async
         await consumer.stop()
 
 
-async def rebuild(settings: Settings, store: ClickHouseStore, on_progress=None) -> dict[str, int]:
-    """Replay every history topic into `store` (already migrated); returns rows written per topic.
-    A batch is written (on a thread: the engine runs outside the GIL) while the next one is read,
-    one at a time and in the log's order."""
-    written: dict[str, int] = {}
-    for history in rows.HISTORY:
-        total, writing = 0, None
-        try:
-            async for msgs in read_topic(settings, history.topic):
-                items = history.parse(msgs)
-                if writing is not None:
-                    total += await writing
-                    if on_progress:
-                        on_progress(history.topic, total)
-                writing = asyncio.ensure_future(asyncio.to_thread(history.write, store, items))
+async def batches(settings: Settings, name: str, size: int) -> AsyncIterator[list]:
+    """read_topic's batches joined up to `size` records (the last one may hold fewer)."""
+    pending: list = []
+    async for msgs in read_topic(settings, name):
+        pending += msgs
+        if len(pending) >= size:
+            yield pending
+            pending = []
+    if pending:
+        yield pending
+
+
+async def replay_topic(settings: Settings, name: str, write: Callable[[list], int], reading: asyncio.Lock,
+                       on_progress: Callable[[str, int], None] | None = None, size: int = REBUILD_BATCH) -> int:
+    """Every batch of one topic through `write` (run on a thread), each while the next is read.
+    A batch is read holding `reading`, which the topics share: decoding records is Python work,
+    one topic at a time, so the first batch of each is ready as soon as it can be and every
+    writer gets its batches early, rather than all of them at the end of a long common read."""
+    total, writing = 0, None
+    msgs = batches(settings, name, size)
+    try:
+        while True:
+            async with reading:
+                batch = await anext(msgs, None)
+            if batch is None:
+                break
             if writing is not None:
                 total += await writing
-                writing = None
-        finally:
-            if writing is not None:  # reading failed: the batch in flight still finishes
-                await asyncio.gather(writing, return_exceptions=True)
-        if on_progress:
-            on_progress(history.topic, total)
-        written[history.topic] = total
-    return written
+                if on_progress:
+                    on_progress(name, total)
+            writing = asyncio.ensure_future(asyncio.to_thread(write, batch))
+        if writing is not None:
+            total += await writing
+            writing = None
+    finally:
+        if writing is not None:  # reading failed: the batch in flight still finishes
+            await asyncio.gather(writing, return_exceptions=True)
+        await msgs.aclose()
+    if on_progress:
+        on_progress(name, total)
+    return total
+
+
+async def rebuild(settings: Settings, store: ClickHouseStore, on_progress=None,
+                  batch: int = REBUILD_BATCH) -> dict[str, int]:
+    """Replay every history topic into `store` (already migrated); returns rows written per topic
+    (for tickets.state: ticket rows, each a ticket's newest snapshot in its batch)."""
+    stores = {name: ClickHouseStore(store.dsn, store.db, store.timezone) for name in WRITERS}
+    try:
+        reading = asyncio.Lock()
+        replays = [asyncio.ensure_future(replay_topic(settings, name, make(stores[name]).write, reading, on_progress,
+                                                      batch))
+                   for name, make in WRITERS.items()]
+        try:
+            totals = await asyncio.gather(*replays)
+        finally:  # one topic failed: the others stop, their batches in flight finish first
+            for r in replays:
+                r.cancel()
+            await asyncio.gather(*replays, return_exceptions=True)
+        return dict(zip(WRITERS, totals))
+    finally:
+        for s in stores.values():
+            s.close()
 
 
 FIGURES = {

@@ -16,6 +16,18 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+class Progress:
+    """Rows written so far, every topic on one line (the topics are replayed side by side)."""
+
+    def __init__(self):
+        self.rows: dict[str, int] = {}
+
+    def __call__(self, topic: str, n: int) -> None:
+        self.rows[topic] = n
+        print("\r  " + ", ".join(f"{name}: {n:,}" for name, n in self.rows.items()) + " rows", end="",
+              file=sys.stderr)
+
+
 def run(args) -> int:
     from sinks.rebuild import figures, rebuild
     from sinks.clickhouse import ClickHouseStore
@@ -29,8 +41,7 @@ def run(args) -> int:
     try:
         store.command(f"DROP DATABASE IF EXISTS {target}")
         store.migrate()
-        written = asyncio.run(rebuild(s, store, on_progress=lambda name, n: print(
-            f"\r  {name}: {n:,} rows", end="", file=sys.stderr)))
+        written = asyncio.run(rebuild(s, store, on_progress=Progress()))
         print(file=sys.stderr)
         for name, n in written.items():
             print(f"{name:>20}: {n:,} rows")

@@ -56,28 +56,37 @@ class StagedView(Mapping):
     """The state of one partition as the pure domain sees it (a read-only mapping), with this
     batch's updates staged on top.
 
-    Values read or staged stay decoded in memory (`known`, up to `KNOWN_LIMIT` keys, then cleared):
-    a terminal's presses and the current alert windows are read by review after review. Only this
-    view writes the partition's database, so what it knows is what the database holds, once the
-    batch is written; a batch that fails stops the process, and a restored database gets a new view.
-    The domain never changes a value it was given, so sharing them is safe."""
+    Values read or staged stay decoded in memory (`known`, up to `KNOWN_LIMIT` keys, then cleared)
+    if their key starts with one of `remember` (None: every key): a terminal's presses and the
+    current alert windows are read by review after review, while a review's own keys (its id, its
+    case number) are read once and written once; kept, they only fill the heap that the garbage
+    collector walks. Only this view writes the partition's database, so what it knows is what the
+    database holds, once the batch is written; a batch that fails stops the process, and a restored
+    database gets a new view. The domain never changes a value it was given, so sharing them is safe."""
 
-    __slots__ = ("_db", "_known", "staged", "encoded")
+    __slots__ = ("_db", "_known", "_remember", "staged", "encoded")
     KNOWN_LIMIT = 50_000
 
-    def __init__(self, db: Rdict):
+    def __init__(self, db: Rdict, remember: tuple[str, ...] | None = None):
         self._db = db
         self._known: dict[str, Any] = {}
+        # every key starts with ""
+        self._remember = ("",) if remember is None else remember
         self.staged: dict[str, Any] = {}
         self.encoded: list[tuple[bytes, bytes]] = []  # the staged records as written, once per batch
 
     def get(self, key: str, default: Any = None) -> Any:
         v = self._known.get(key)
         if v is None:
+            v = self.staged.get(key)
+            if v is not None:
+                return v
             raw = self._db.get(key.encode())
             if raw is None:
                 return default
-            v = self._known[key] = orjson.loads(raw)
+            v = orjson.loads(raw)
+            if key.startswith(self._remember):
+                self._known[key] = v
         return v
 
     def __getitem__(self, key: str) -> Any:
@@ -88,11 +97,15 @@ class StagedView(Mapping):
 
     def stage(self, updates: Mapping[str, Any]) -> None:
         self.staged.update(updates)
-        self._known.update(updates)
+        known, remember = self._known, self._remember
+        for key, value in updates.items():
+            if key.startswith(remember):
+                known[key] = value
 
     def put(self, key: str, value: Any) -> None:
         self.staged[key] = value
-        self._known[key] = value
+        if key.startswith(self._remember):
+            self._known[key] = value
 
     def written(self) -> None:
         """The staged updates are in the database."""
@@ -108,9 +121,12 @@ class StagedView(Mapping):
 
 
 class PartitionStates:
-    def __init__(self, root: Path, changelog: str, new_consumer: Callable[[], AIOKafkaConsumer]):
-        """`new_consumer()`: a group-less consumer, to read the changelog with."""
+    def __init__(self, root: Path, changelog: str, new_consumer: Callable[[], AIOKafkaConsumer],
+                 remember: tuple[str, ...] | None = None):
+        """`new_consumer()`: a group-less consumer, to read the changelog with. `remember`: the key
+        prefixes whose values the views keep in memory (`StagedView`)."""
         self.root, self.changelog, self._new_consumer = Path(root), changelog, new_consumer
+        self._remember = remember
         self._dbs: dict[int, Rdict] = {}
         self._views: dict[int, StagedView] = {}
 
@@ -121,7 +137,7 @@ class PartitionStates:
         fresh = [p for p in partitions if p not in self._dbs]
         for p in fresh:
             self._dbs[p] = Rdict(str(self._path(p)), _options())
-            self._views[p] = StagedView(self._dbs[p])
+            self._views[p] = StagedView(self._dbs[p], self._remember)
         if fresh:
             await self._restore(fresh)
 
@@ -196,7 +212,7 @@ class PartitionStates:
                     db.close()
                     shutil.rmtree(self._path(tp.partition), ignore_errors=True)
                     db = self._dbs[tp.partition] = Rdict(str(self._path(tp.partition)), _options())
-                    self._views[tp.partition] = StagedView(db)
+                    self._views[tp.partition] = StagedView(db, self._remember)
                     start = 0
                 if start < ends[tp]:
                     consumer.seek(tp, start)

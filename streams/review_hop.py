@@ -64,6 +64,9 @@ def open_ticket_command(review: ReviewSubmitted, department_id: str, deps) -> Ti
 
 
 _DATETIME = TypeAdapter(datetime)
+# The guard keys read by review after review (a terminal's presses, the alert windows), kept decoded
+# in memory; the rest (a review's id and case number) are read and written once.
+_REMEMBERED = ("term:", "win:")
 _dump_review = ReviewSubmitted.__pydantic_serializer__.to_json  # = model_dump_json().encode()
 _CLASSIFICATION_JSON = {c: orjson.dumps(c.value) for c in Classification}
 
@@ -120,7 +123,7 @@ class ReviewHop:
         self.dead_letters = s.topic(t.DEAD_LETTERS.name)
         self.partitions = producer_partitions
         self._submitted_partitions = producer_partitions[self.submitted]
-        self.states = PartitionStates(state_dir, s.topic(t.REVIEW_STATE.name), new_consumer)
+        self.states = PartitionStates(state_dir, s.topic(t.REVIEW_STATE.name), new_consumer, _REMEMBERED)
         self.counts = Counts()  # for the worker's progress line
         self.producer = None  # set by the runner before the first batch
 

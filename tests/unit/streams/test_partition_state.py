@@ -72,3 +72,19 @@ def test_a_batch_is_written_to_the_changelog_then_the_database_and_read_back(tmp
     for v in (view, fresh):
         assert v.get("term:T") == [["a", 1.5, False], ["x", 2.0, True]] and v.get("id:x")["c"] == "counted"
     db.close()
+
+
+def test_a_view_keeps_only_the_remembered_keys_in_memory_and_reads_the_rest_back(tmp_path):
+    db = Rdict(str(tmp_path / "p0"), _options())
+    view = StagedView(db, remember=("term:",))
+    view.stage({"id:a": {"fp": "f", "c": "counted", "bad": False}, "term:T": [["a", 1.5, False]]})
+    view.put("case:C1", "a")
+    # within the batch, staged values are read before the database has them
+    assert view.get("id:a")["c"] == "counted" and view["case:C1"] == "a" and view.get("term:T") == [["a", 1.5, False]]
+    states = PartitionStates(tmp_path, "cl", new_consumer=None, remember=("term:",))
+    states._dbs[0], states._views[0] = db, view
+    states.write_local(asyncio.run(states.deliver_changelog(_Out())))
+    assert set(view._known) == {"term:T"}
+    assert view.get("id:a")["c"] == "counted" and view.get("case:C1") == "a" and view.get("id:b") is None
+    assert set(view._known) == {"term:T"}
+    db.close()

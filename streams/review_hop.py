@@ -123,6 +123,7 @@ class ReviewHop:
         self.dead_letters = s.topic(t.DEAD_LETTERS.name)
         self.partitions = producer_partitions
         self._submitted_partitions = producer_partitions[self.submitted]
+        self._homes: dict[str, tuple[bytes, int]] = {}  # hall id -> (its key, its partition)
         self.states = PartitionStates(state_dir, s.topic(t.REVIEW_STATE.name), new_consumer, _REMEMBERED)
         self.counts = Counts()  # for the worker's progress line
         self.producer = None  # set by the runner before the first batch
@@ -158,8 +159,11 @@ class ReviewHop:
             return
         review = got
         body = _dump_review(review)
-        hall = review.hall_id.encode()
-        home = partition_for(hall, self._submitted_partitions)
+        homes = self._homes.get(review.hall_id)
+        if homes is None:
+            hall = review.hall_id.encode()
+            homes = self._homes[review.hall_id] = hall, partition_for(hall, self._submitted_partitions)
+        hall, home = homes
         if home != partition:
             out.send(self.submitted, hall, body, partition=home)
             return

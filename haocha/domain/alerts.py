@@ -41,12 +41,11 @@ def observe(counts: dict | None, review_id: str, bad: bool, rule: SpikeRule) -> 
     """
     if counts is not None and review_id in counts["ids"]:
         return counts, False  # the very counts given: nothing to save
-    c = dict(counts or {"reviews": 0, "bad": 0, "ids": [], "alerted": False})
-    c["ids"] = [*c["ids"], review_id]
-    c["reviews"] += 1
-    c["bad"] += int(bad)
-    spike = c["reviews"] >= rule.min_reviews and c["bad"] >= rule.min_bad_share * c["reviews"]
-    if spike and not c["alerted"]:
-        c["alerted"] = True
-        return c, True
-    return c, False
+    # Built whole (not copied and then changed): a counted review updates three windows. The keys
+    # keep their order, so the saved JSON is the same.
+    if counts is None:
+        reviews, n_bad, ids, alerted = 1, int(bad), [review_id], False
+    else:
+        reviews, n_bad, ids, alerted = counts["reviews"] + 1, counts["bad"] + bad, [*counts["ids"], review_id], counts["alerted"]
+    spike = not alerted and reviews >= rule.min_reviews and n_bad >= rule.min_bad_share * reviews
+    return {"reviews": reviews, "bad": n_bad, "ids": ids, "alerted": alerted or spike}, spike

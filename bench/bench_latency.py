@@ -13,11 +13,10 @@ sends (linger 2 ms, acks=all). For every ticket opened:
   TicketOpened event (the ticket agent), from a group-less reader of those topics;
 - stream: when `GET /api/v1/tickets/stream` (SSE, the console's live queue) says it was opened;
 - visible: for one ticket in `--get-every`, the first `GET /api/v1/tickets/{id}` answered 200,
-  every other one of them with `?fresh=true` (the worker's table first, as the console's detail
-  page after a command wants), asked when the stream names it and again every 5 ms until then (not
-  before: polling every pending ticket would load the worker). The time one GET takes is printed,
-  and where its answer came from: the worker's ticket table with the ticket's events it delivered
-  (no store read), or ClickHouse;
+  every other one of them with `?fresh=true` (the worker's table first: no sink lag, and with the
+  ticket's whole history held, no store read), asked when the stream names it and every 5 ms
+  until then (not before: polling every pending ticket would load the worker). The time one GET
+  takes is printed, and where its answer came from (the worker's table, or ClickHouse);
 - loop: `GET /api/v1/health` every 20 ms, which reads nothing: how long the worker's event loop,
   shared by the hops, the in-process writer and the API, keeps a request waiting.
 

@@ -4,7 +4,7 @@ CPU µs per row (this process, the embedded engine's threads included) per batch
 embedded store, materialized views (rollups) included. A replay of the same batches must write
 nothing.
 
-    .venv/bin/python bench/bench_ingest.py [--rows 200000] [--batches 1000,10000,50000]
+    .venv/bin/python bench/bench_ingest.py [--rows 200000] [--batches 1000,10000,20000,50000]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def review_json(i: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=200_000)
-    ap.add_argument("--batches", default="1000,10000,50000")
+    ap.add_argument("--batches", default="1000,10000,20000,50000")
     args = ap.parse_args()
     items = [orjson.dumps(review_json(i)) for i in range(args.rows)]
     results = []

@@ -18,7 +18,7 @@ from mode import Service
 from haocha.adapters import kafka
 from schemas import topics as t
 from streams.app import StreamApp, exit_failed
-from streams.clickhouse_writer import AFTER_INSERT, TOPICS as WRITER_TOPICS, ClickHouseWriter
+from streams.clickhouse_writer import AFTER_INSERT, TOPICS as WRITER_TOPICS, ClickHouseWriter, fetch_options
 from streams.kafka_batch import PRODUCER_OPTIONS, BatchConsumer, consumer_options, topic_partitions
 from streams.progress import Counts
 from streams.review_hop import BEFORE_COMMIT, ReviewHop
@@ -81,7 +81,8 @@ class Hops:
     def add_writer(self, store, executor: Executor) -> ClickHouseWriter:
         s = self.settings
         writer = ClickHouseWriter(s, store, executor)
-        consumer = kafka.consumer(s, **consumer_options(s, s.writer_group, self._member("writer"), s.sink_batch))
+        consumer = kafka.consumer(s, **{**consumer_options(s, s.writer_group, self._member("writer"), s.sink_batch),
+                                        **fetch_options(s)})
         self.consumers.append(BatchConsumer(
             name="writer", consumer=consumer, topics=[s.topic(spec.name) for spec in WRITER_TOPICS], handler=writer,
             batch_records=s.sink_batch, batch_seconds=s.sink_flush_seconds, on_failure=exit_failed,

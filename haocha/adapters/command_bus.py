@@ -116,6 +116,8 @@ class KafkaCommandBus:
                 log.exception("reading outcomes failed; retrying")
                 await asyncio.sleep(1)
                 continue
+            if not self._waiting:  # every command's outcome comes by; only awaited ones are read
+                continue
             for records in batches.values():
                 for rec in records:
                     self._resolve(rec.value)

@@ -36,14 +36,24 @@ STAGE_SETTINGS = {"format_json_object_each_row_column_for_object_name": "_n", "d
 # mostly a fixed cost, the new part's files, and the reviews have seven).
 STORE_SETTINGS = "SETTINGS parallel_view_processing = 1"
 
-_keys: list[bytes] = []
+# The keys `{"0":`, `,"1":`, ... made once. A tuple replaced whole when a longer batch comes, never
+# grown in place: the rebuild stages several topics' batches on threads at once, and two threads
+# extending one list could interleave their keys.
+_keys: tuple[bytes, ...] = ()
+
+
+def _keys_for(n: int) -> tuple[bytes, ...]:
+    global _keys
+    keys = _keys
+    if len(keys) < n:
+        keys = tuple(b'%s"%d":' % (b"," if i else b"{", i) for i in range(max(n, 2 * len(keys), 1024)))
+        _keys = keys
+    return keys
 
 
 def body(docs: Sequence[bytes]) -> bytes:
     """A batch of JSON objects as the stage reads it: each under its place in the batch."""
-    if len(_keys) < len(docs):
-        _keys.extend(b'%s"%d":' % (b"," if n else b"{", n) for n in range(len(_keys), len(docs) + 1024))
-    return b"".join(chain(chain.from_iterable(zip(_keys, docs)), (b"}",)))
+    return b"".join(chain(chain.from_iterable(zip(_keys_for(len(docs)), docs)), (b"}",)))
 
 
 @dataclass(frozen=True)

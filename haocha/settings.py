@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     sink_batch: int = Field(20000, ge=1, description="rows per ClickHouse insert batch of the writer")
     sink_flush_seconds: float = Field(1.0, gt=0, description="how long a writer batch may gather rows")
     sink_in_worker: bool = Field(True, description="the worker runs the ClickHouse writer (and owns the store)")
+    # The event loop carries the hops and the API; the other threads (the embedded engine's inserts
+    # and reads, RocksDB) do bulk work and run this much lower (haocha/adapters/cpu_priority.py).
+    bulk_nice: int = Field(10, ge=0, le=19, description="nice value of every thread but the event loop's; 0 = same")
     # Whatever reads the store lives where the store opens: the embedded one opens in one process,
     # so with the writer apart (`haocha sink`) the API and console move there; a server store is
     # open to every process, and any worker or writer may serve them (docs/deploy.md).

@@ -16,6 +16,7 @@ from concurrent.futures import Executor
 from mode import Service
 
 from haocha.adapters import kafka
+from haocha.adapters.cpu_priority import keep_bulk_threads_below_loop
 from schemas import topics as t
 from streams.app import StreamApp, exit_failed
 from streams.clickhouse_writer import AFTER_INSERT, TOPICS as WRITER_TOPICS, ClickHouseWriter, fetch_options
@@ -99,6 +100,8 @@ class Hops:
         for c in self.consumers:
             await c.start()
             self._tasks.append(asyncio.ensure_future(c.run()))
+        # The hops' batches and the API wait on the loop; inserts and compactions can wait.
+        self._tasks.append(asyncio.ensure_future(keep_bulk_threads_below_loop(self.settings.bulk_nice)))
 
     async def stop(self) -> None:
         for c in self.consumers:

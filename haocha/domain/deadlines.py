@@ -17,9 +17,9 @@ arithmetic itself is done on local wall-clock time in ``tz`` (so in a zone
 with DST a working day is still 24 wall-clock hours); Asia/Shanghai has no
 DST, so there wall-clock and elapsed time coincide.
 
-Cost is one ``is_working_day`` call per calendar day spanned, never per
-hour/second, which is cheap for sweeps over thousands of tickets when the
-calendar caches (the Chinese adapter does).
+Both directions answer from per-calendar tables built once per year asked
+(``is_working_day`` once per day of it): a deadline or an elapsed time costs
+the same whether it spans a day or years.
 """
 
 from __future__ import annotations
@@ -196,16 +196,58 @@ def _working_time(a: datetime, b: datetime, cal: WorkingCalendar, tz: tzinfo) ->
     if b <= a:
         return timedelta(0)
     la, lb = _to_local(a, tz), _to_local(b, tz)
+    first, last = la.date(), lb.date()
+    if first == last:
+        return lb - la if cal.is_working_day(first) else timedelta(0)
+    # The two partial days, and the whole working days between them counted from the calendar's
+    # per-year table: a ticket read years after its deadline costs no walk over those years.
     total = timedelta(0)
-    day, last = la.date(), lb.date()
-    while day <= last:
-        if cal.is_working_day(day):
-            lo = max(la, datetime.combine(day, time()))
-            hi = min(lb, datetime.combine(day + _ONE_DAY, time()))
-            if hi > lo:
-                total += hi - lo
-        day += _ONE_DAY
-    return total
+    if cal.is_working_day(first):
+        total += datetime.combine(first + _ONE_DAY, time()) - la
+    if cal.is_working_day(last):
+        total += lb - datetime.combine(last, time())
+    return total + _ONE_DAY * _working_days_within(first + _ONE_DAY, last - _ONE_DAY, cal)
+
+
+# Per calendar: year -> how many working days come before each day of that year (index: the day's
+# ordinal in the year - 1; the last entry is the year's total). A calendar's answers do not change.
+_YEAR_COUNTS: dict[int, tuple[WorkingCalendar, dict[int, list[int]]]] = {}
+_YEAR_COUNTS_LIMIT = 1_000  # years per calendar
+
+
+def _year_counts(year: int, cal: WorkingCalendar) -> list[int]:
+    entry = _YEAR_COUNTS.get(id(cal))
+    if entry is None or entry[0] is not cal:
+        if len(_YEAR_COUNTS) > 64:
+            _YEAR_COUNTS.clear()
+        entry = _YEAR_COUNTS[id(cal)] = (cal, {})
+    years = entry[1]
+    counts = years.get(year)
+    if counts is None:
+        if len(years) > _YEAR_COUNTS_LIMIT:
+            years.clear()
+        counts, n, day = [0], 0, date(year, 1, 1)
+        while day.year == year:
+            n += cal.is_working_day(day)
+            counts.append(n)
+            day += _ONE_DAY
+        years[year] = counts
+    return counts
+
+
+def _working_days_within(first: date, last: date, cal: WorkingCalendar) -> int:
+    """Working days d with first <= d <= last."""
+    if last < first:
+        return 0
+    start, end = first.timetuple().tm_yday - 1, last.timetuple().tm_yday
+    if first.year == last.year:
+        counts = _year_counts(first.year, cal)
+        return counts[end] - counts[start]
+    head = _year_counts(first.year, cal)
+    n = head[-1] - head[start] + _year_counts(last.year, cal)[end]
+    for year in range(first.year + 1, last.year):
+        n += _year_counts(year, cal)[-1]
+    return n
 
 
 # Per calendar: (day, k) -> the k-th working day after the first working day from `day` on (that

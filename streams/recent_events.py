@@ -37,6 +37,10 @@ class RecentEvents:
         while len(self._by_ticket) > self.tickets:
             self._by_ticket.popitem(last=False)
 
+    def held(self, ticket_id: str) -> list[bytes]:
+        """Every event of the ticket from version 1 on, as far as they are held here ([] if not)."""
+        return list(self._by_ticket.get(ticket_id, ()))
+
     def history(self, ticket_id: str, version: int) -> list[bytes] | None:
         """Events 1..`version` of the ticket, None unless all are held here."""
         held = self._by_ticket.get(ticket_id)

@@ -12,8 +12,8 @@ from faust.streams import _current_event
 
 from apps.api.reader import TicketReader
 from haocha.adapters import kafka
-from haocha.domain.tickets import FINAL, DecisionContext, TicketState
-from schemas.tickets import TicketCommandEnvelope
+from haocha.domain.tickets import FINAL, DecisionContext, TicketState, fold_all
+from schemas.tickets import TicketCommandEnvelope, TicketEventEnvelope
 from sinks.tickets_read import TicketFilter
 from streams.app import Outbox, StreamApp
 from streams.deadline_sweep import check_command, due_checks, local_states
@@ -49,6 +49,12 @@ class WorkerHost:
         # that event's partition. Without, it finds the key in whichever local partition holds it.
         _current_event.set(None)
         raw = self.sa.tickets.get(ticket_id)
+        # The hop writes the table once a batch's snapshots are in the log, a few ms after its
+        # events: the live queue names a ticket before. The events are in the log already, and
+        # the state is their fold, so a ticket whose events are ahead of the table is folded here.
+        held = self.sa.tickets.recent.held(ticket_id)
+        if held and (raw is None or len(held) > raw["version"]):
+            return fold_all([TicketEventEnvelope.model_validate_json(e) for e in held])
         return None if raw is None else TicketState.model_validate(raw)
 
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:

@@ -90,8 +90,7 @@ class TicketHop:
                     outcomes.append(outcome)
         await out.delivered()  # the log first ...
         reached(EVENTS_DELIVERED)
-        for tid, version, raw in events:
-            self.table.recent.add(tid, version, raw)
+        self.table.delivered(events)
         by_partition: dict[int, dict[str, dict]] = {}
         for tid, partition in moved.items():  # ... then what the read side folds and the table restores from ...
             snapshot = states[tid].model_dump(mode="json")

@@ -40,6 +40,19 @@ class TicketTable:
         self.restoring: tuple[int, int] | None = None
         self.restoring_started = False
         self.recent = RecentEvents()  # the events behind the states, for tickets changed lately
+        # Told of each batch's events once they are in the log (the API's live queue: the events
+        # of this worker's tickets without waiting to read them back from Kafka).
+        self.listeners: list[Callable[[list[tuple[str, int, bytes]]], None]] = []
+
+    def delivered(self, events: list[tuple[str, int, bytes]]) -> None:
+        """A batch's events (ticket id, version, envelope JSON), now in the log."""
+        for tid, version, raw in events:
+            self.recent.add(tid, version, raw)
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:  # a reader's fault must not stop the hop; the events are in the log
+                log.exception("a listener of delivered ticket events failed")
 
     @property
     def partitions(self) -> set[int]:

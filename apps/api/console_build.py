@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from apps.api.admin import AdminContext, TerminalDoor
+from apps.api.commands import BadRequest
 from apps.api.console import console_dir
 from apps.api.console_context import ConsoleContext
 from apps.api.events_stream import TicketHub
@@ -50,7 +51,10 @@ def build_console(deps, local_state: Callable[[str], TicketState | None], reader
         state = local_state(tid)
         if state is not None:
             return state.department_id
-        row = await reader.get(tid)
+        try:
+            row = await reader.get(tid)
+        except BadRequest:  # a worker without the store (`haocha sink` serves reads): not known here
+            return None
         return row["department_id"] if row else None
 
     def status_of(tid: str) -> str | None:

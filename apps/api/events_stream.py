@@ -3,7 +3,9 @@ ticket without a reload.
 
 One group-less consumer per worker reads the ticket-events topic from its end (it keeps no
 position: a console that reconnects reloads its list, it does not need the gap replayed) and fans
-each event out to the connected clients that may see its ticket. Each client has a bounded queue;
+each event out to the connected clients that may see its ticket. The events this worker's own
+ticket hop delivers come straight from it as well (`local_events`), a fetch round trip sooner;
+whichever copy of an event comes first is sent, the other dropped by (ticket, version). Each client has a bounded queue;
 a client too slow to keep up is disconnected rather than allowed to hold memory, and its browser's
 EventSource reconnects on its own.
 """
@@ -30,6 +32,8 @@ from schemas.tickets import Actor
 log = logging.getLogger(__name__)
 
 _CLOSE = object()
+LOCAL_BATCHES = 1_000  # batches of local events waiting for the fan-out; more come by Kafka
+SENT_REMEMBERED = 100_000  # events whose second copy is recognised
 
 
 @dataclass(eq=False)
@@ -54,6 +58,9 @@ class TicketHub:
         self._departments: OrderedDict[str, str] = OrderedDict()  # bounded: ticket id -> department
         self._reader = None
         self._task: asyncio.Task | None = None
+        self._local: asyncio.Queue = asyncio.Queue(LOCAL_BATCHES)  # batches of this worker's events
+        self._local_task: asyncio.Task | None = None
+        self._sent: OrderedDict[tuple[str, int], None] = OrderedDict()  # bounded: events already fanned out
         self.ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -67,12 +74,27 @@ class TicketHub:
         for tp in tps:  # resolve the end now, so nothing written after start() is skipped
             await self._reader.position(tp)
         self._task = asyncio.create_task(self._run(), name="ticket-event-stream")
+        self._local_task = asyncio.create_task(self._run_local(), name="ticket-event-stream-local")
         self.ready.set()
 
     async def stop(self) -> None:
         self.close_all()
+        if self._local_task is not None:
+            self._local_task.cancel()
+            await asyncio.gather(self._local_task, return_exceptions=True)
+            self._local_task = None
         await kafka.stop_tail(self._task, self._reader)
         self._task = self._reader = None
+
+    def local_events(self, events: list[tuple[str, int, bytes]]) -> None:
+        """This worker's ticket hop delivered these (ticket id, version, envelope JSON). Called on
+        the loop by the hop; the fan-out runs on the hub's own task, so the hop does not wait."""
+        if not self.clients or not events:
+            return  # nobody watching: the Kafka copy is there for whoever connects
+        try:
+            self._local.put_nowait(events)
+        except asyncio.QueueFull:  # the hub is behind: these come by Kafka instead
+            pass
 
     def close_all(self) -> None:
         for c in list(self.clients):
@@ -91,7 +113,24 @@ class TicketHub:
             batch = await self._reader.getmany(timeout_ms=1000, max_records=1000)
             for messages in batch.values():
                 for m in messages:
-                    await self.publish(orjson.loads(m.value))
+                    await self._publish_once(orjson.loads(m.value))
+
+    async def _run_local(self) -> None:
+        while True:
+            for _tid, _version, raw in await self._local.get():
+                await self._publish_once(orjson.loads(raw))
+
+    async def _publish_once(self, env: dict) -> None:
+        key = (env.get("ticket_id"), env.get("version"))
+        if key in self._sent:
+            return
+        self._sent[key] = None
+        while len(self._sent) > SENT_REMEMBERED:
+            self._sent.popitem(last=False)
+        try:
+            await self.publish(env)
+        except Exception:  # one event's lookup failing must not end every client's stream
+            log.exception("ticket stream: event %s of %s not sent", key[1], key[0])
 
     async def publish(self, env: dict) -> None:
         tid = env["ticket_id"]

@@ -6,6 +6,7 @@ answers "not here" for the table, so every read falls back to ClickHouse."""
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Callable
 from typing import Protocol
 
 from faust.streams import _current_event
@@ -26,6 +27,9 @@ class ApiHost(Protocol):
 
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         """The ticket's events 1..`version` (envelope JSON) where this process holds them all."""
+
+    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes]]], None]) -> None:
+        """Have `listener` told of the ticket events this process delivers (none where it decides none)."""
 
     def rebalancing(self) -> bool:
         """True while this process cannot answer yet (the API's health says "starting")."""
@@ -60,6 +64,9 @@ class WorkerHost:
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         return self.sa.tickets.recent.history(ticket_id, version)
 
+    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes]]], None]) -> None:
+        self.sa.tickets.listeners.append(listener)
+
     def rebalancing(self) -> bool:
         # The ticket hop's, not Faust's: Faust's consumer is off, so its app never rebalances.
         return bool(waiting_for(self.sa))
@@ -92,6 +99,9 @@ class StoreHost:
 
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         return None
+
+    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes]]], None]) -> None:
+        pass  # the writer decides no ticket: its live queue reads them all from Kafka
 
     def rebalancing(self) -> bool:
         return False

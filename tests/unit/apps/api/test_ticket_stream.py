@@ -60,3 +60,52 @@ async def test_a_client_that_falls_behind_is_dropped_and_told_to_close():
     assert drain(slow)[-1] is _CLOSE and [e["version"] for e in drain(fast)] == [4]
     hub.close_all()
     assert drain(fast) == [_CLOSE] and not hub.clients
+
+
+async def test_this_workers_events_are_sent_once_whichever_copy_comes_first():
+    import asyncio
+
+    import orjson
+
+    async def nowhere(tid):
+        return None
+
+    hub = TicketHub(Settings(stream_client_queue=10), "t", nowhere)
+    hub._local_task = asyncio.create_task(hub._run_local())  # the local half of start(), without Kafka
+    try:
+        chen = hub.connect(CHEN)
+        raw = [(e["ticket_id"], e["version"], orjson.dumps(e))
+               for e in (env("TK-1", 1, "TicketOpened", "D-ZSJ"), env("TK-1", 2))]
+        hub.local_events(raw)  # as the ticket hop hands its batch over
+        for _ in range(100):
+            if chen.queue.qsize() == 2:
+                break
+            await asyncio.sleep(0.01)
+        await hub._publish_once(env("TK-1", 1, "TicketOpened", "D-ZSJ"))  # the Kafka copies, later
+        await hub._publish_once(env("TK-1", 2))
+        await hub._publish_once(env("TK-1", 3))  # another worker's event: only by Kafka
+        hub.local_events([("TK-1", 3, orjson.dumps(env("TK-1", 3)))])  # a late local copy of it
+        await asyncio.sleep(0.05)
+        assert [(e["ticket_id"], e["version"]) for e in drain(chen)] == [("TK-1", 1), ("TK-1", 2), ("TK-1", 3)]
+    finally:
+        hub._local_task.cancel()
+
+
+async def test_nobody_watching_queues_nothing():
+    async def nowhere(tid):
+        return None
+
+    hub = TicketHub(Settings(), "t", nowhere)
+    hub.local_events([("TK-1", 1, b"{}")])
+    assert hub._local.empty()
+
+
+async def test_a_failing_lookup_skips_that_event_and_the_stream_goes_on():
+    async def broken(tid):
+        raise RuntimeError("no store here")
+
+    hub = TicketHub(Settings(), "t", broken)
+    chen = hub.connect(CHEN)
+    await hub._publish_once(env("TK-OLD", 4))  # department unknown: looked up, fails
+    await hub._publish_once(env("TK-2", 1, "TicketOpened", "D-ZSJ"))
+    assert [(e["ticket_id"], e["version"]) for e in drain(chen)] == [("TK-2", 1)]

@@ -40,7 +40,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BENCH_VENV, Broker, free_port, log  # noqa: E402
+from _common import BENCH_VENV, Broker, drop_run_topics, free_port, log  # noqa: E402
 
 import aiohttp  # noqa: E402
 import orjson  # noqa: E402
@@ -108,7 +108,7 @@ async def tail_kafka(s: Settings, probe: Probe, ready: asyncio.Event) -> None:
 
 
 async def watch_stream(http: aiohttp.ClientSession, url: str, probe: Probe, ready: asyncio.Event,
-                       get_every: int) -> None:
+                       get_every: int, store_url: str) -> None:
     async with http.get(f"{url}/api/v1/tickets/stream", timeout=aiohttp.ClientTimeout(total=None)) as resp:
         resp.raise_for_status()
         pending: set[asyncio.Task] = set()
@@ -126,7 +126,7 @@ async def watch_stream(http: aiohttp.ClientSession, url: str, probe: Probe, read
                 query = "?fresh=true" if len(probe.stream) // get_every % 2 else ""
                 if query:
                     probe.fresh.add(tid)
-                task = asyncio.create_task(fetch_until_visible(http, url, tid, probe, query))
+                task = asyncio.create_task(fetch_until_visible(http, url if query else store_url, tid, probe, query))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
 
@@ -200,12 +200,20 @@ async def run(broker: Broker, args) -> int:
     deps = build_deps(s)
     n = int(args.rate * (args.seconds + args.warmup))
     subs = list(generate(TrafficPlan(month="2021-05", reviews=n, seed=11), deps.directory, deps.calendar))
+    sink = None
+    if args.split:  # the writer apart; with the embedded store it serves the store's reads (plain GET)
+        sink = WorkerProcess(s.model_copy(update={"sink_in_worker": False, "api_port": free_port()}),
+                             data_dir / "sink.log", role="sink")
+        s = s.model_copy(update={"sink_in_worker": False})
     worker = WorkerProcess(s, data_dir / "worker.log")
+    store_url = sink.url if sink is not None else s.worker_url
     probe = Probe()
     try:
+        if sink is not None:
+            sink.start().wait_ready(timeout=180)
         worker.start().wait_ready(timeout=180)
         log(f"worker up; {len(subs):,} messages at {args.rate:,.0f}/s ({args.warmup:.0f} s warm-up + {args.seconds:.0f} s)")
-        cpu0 = worker_cpu(worker)
+        cpu0, sink_cpu0 = worker_cpu(worker), worker_cpu(sink) if sink else 0.0
         profiler = None
         if args.profile:
             out = data_dir / "profile.txt"
@@ -216,7 +224,7 @@ async def run(broker: Broker, args) -> int:
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
             kafka_ready, stream_ready = asyncio.Event(), asyncio.Event()
             tasks = [asyncio.create_task(tail_kafka(s, probe, kafka_ready)),
-                     asyncio.create_task(watch_stream(http, s.worker_url, probe, stream_ready, args.get_every))]
+                     asyncio.create_task(watch_stream(http, s.worker_url, probe, stream_ready, args.get_every, store_url))]
             await asyncio.wait_for(asyncio.gather(kafka_ready.wait(), stream_ready.wait()), 60)
             t0 = time.time()
             tasks.append(asyncio.create_task(probe_loop(http, s.worker_url, probe)))
@@ -235,10 +243,14 @@ async def run(broker: Broker, args) -> int:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         cpu = worker_cpu(worker) - cpu0
+        sink_cpu = worker_cpu(sink) - sink_cpu0 if sink else 0.0
         if profiler is not None:
             profiler.wait()
     finally:
         worker.stop(signal.SIGTERM, 60)
+        if sink is not None:
+            sink.stop(signal.SIGTERM, 60)
+        await drop_run_topics(s)
     measured = [tid for tid in probe.stream if probe.submit.get(tid, 0) >= t0 + args.warmup]
     between = lambda a, b, ts: [(b[t] - a[t]) * 1000 for t in ts if t in a and t in b]  # noqa: E731
     ms = lambda a, b: between(a, b, measured)  # noqa: E731
@@ -251,9 +263,12 @@ async def run(broker: Broker, args) -> int:
         sources[probe.source[t]] = sources.get(probe.source[t], 0) + 1
     print(f"\nlatency at {achieved:,.0f} reviews/s for {args.seconds:.0f} s (after {args.warmup:.0f} s warm-up), "
           f"{len(measured):,} tickets measured, load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores, "
-          f"worker CPU {cpu / (time.time() - t0) * 100:.0f}% of a core\n"
-          f"  topology: one `haocha worker` (review hop, ticket hop, API and the ClickHouse writer in one process, "
-          f"embedded store), the default for one worker")
+          f"worker CPU {cpu / (time.time() - t0) * 100:.0f}% of a core"
+          + (f", writer {sink_cpu / (time.time() - t0) * 100:.0f}%" if sink else "") + "\n"
+          + ("  topology: `haocha worker` (review hop, ticket hop, the API's stream and ?fresh=true) + `haocha sink` "
+             "(the ClickHouse writer, embedded store, the API's store reads: the plain GET)" if sink else
+             "  topology: one `haocha worker` (review hop, ticket hop, API and the ClickHouse writer in one process, "
+             "embedded store), the default for one worker"))
     print(stage("submit -> ticket on the stream (SSE)", ms(probe.submit, probe.stream), TARGET_P99_MS))
     print(stage(f"submit -> GET ?fresh=true 200 (1 in {2 * args.get_every})",
                 between(probe.submit, probe.visible, fresh), TARGET_P99_MS))
@@ -295,6 +310,8 @@ def main() -> int:
     ap.add_argument("--get-every", type=int, default=10,
                     help="GET one ticket in this many (each GET is a few store queries on the store's one thread)")
     ap.add_argument("--keep", action="store_true", help="keep the data dir (the worker's log)")
+    ap.add_argument("--split", action="store_true",
+                    help="the writer as its own process (`haocha sink`, HAOCHA_SINK_IN_WORKER=false), as bench_pipeline's ours")
     ap.add_argument("--profile", type=int, default=0,
                     help="py-spy the worker for this many seconds (kept in the data dir; BENCH_PYSPY_ARGS)")
     args = ap.parse_args()

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BENCH_VENV, REPO, Broker, free_port, log  # noqa: E402
+from _common import BENCH_VENV, REPO, Broker, drop_run_topics, free_port, log  # noqa: E402
 
 from aiokafka.admin import NewTopic  # noqa: E402
 from aiokafka.errors import GroupCoordinatorNotAvailableError  # noqa: E402
@@ -258,6 +258,7 @@ async def pipeline_run(name: str, broker: Broker, args, warm, subs) -> Result:
                 f"{counts['alerts'][1]:,}")
     if not (args.keep or args.profile):
         shutil.rmtree(s.data_dir, ignore_errors=True)
+        await drop_run_topics(s)
     return res
 
 
@@ -297,6 +298,7 @@ async def raw_hop(broker: Broker, args, subs) -> Result:
         await consumer.stop()
         await producer.stop()
         shutil.rmtree(s.data_dir, ignore_errors=True)
+        await drop_run_topics(s)
 
 
 def first_ids(subs, n: int) -> set[str]:

@@ -1,10 +1,11 @@
 """Latency at a steady rate: a bad review submitted -> its ticket visible through the worker's API.
 
-    .venv/bin/python bench/bench_latency.py [--rate 1000] [--seconds 30] [--warmup 5]
+    .venv/bin/python bench/bench_latency.py [--rate 1000] [--seconds 30] [--warmup 5] [--split]
 
-Fresh topic prefix and data dir; `haocha worker` as deployed for one worker (review hop, ticket
-agent and ClickHouse writer in one process, embedded store), an admin machine account added as
-`haocha user add` does. The simulator's traffic (reviews, resends, repeat presses, garbage) is
+Fresh topic prefix and data dir (its topics deleted after); `haocha worker` as deployed for one
+worker (review hop, ticket agent and ClickHouse writer in one process, embedded store), or with
+`--split` the writer apart (`haocha sink`, which then serves the plain GET's store reads), an admin
+machine account added as `haocha user add` does. The simulator's traffic (reviews, resends, repeat presses, garbage) is
 produced to reviews.submitted at `--rate` messages/s, paced every 5 ms, as the gateway's producer
 sends (linger 2 ms, acks=all). For every ticket opened:
 

@@ -82,7 +82,7 @@ class TicketHop:
         states: dict[str, TicketState | None] = {}
         moved: dict[str, int] = {}  # ticket -> its partition, for the tickets whose state moved
         outcomes: list[CommandOutcome] = []
-        events: list[tuple[str, int, bytes]] = []
+        events: list[tuple[str, int, bytes, int]] = []
         for tp, records in batch.items():
             for rec in records:
                 outcome = self._one(rec, tp.partition, states, moved, events, out, now)
@@ -123,7 +123,7 @@ class TicketHop:
         for env in outcome.events:
             raw = env.model_dump_json().encode()
             out.send(self.events, tid.encode(), raw)
-            events.append((tid, env.version, raw))
+            events.append((tid, env.version, raw, partition))
         if outcome.events or (outcome.status == "duplicate" and new_state is not None):
             # A duplicate may be the replay of a batch that crashed after its snapshot got out and
             # before its outcome did: send the snapshot again and rewrite the table.

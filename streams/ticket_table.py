@@ -42,12 +42,12 @@ class TicketTable:
         self.recent = RecentEvents()  # the events behind the states, for tickets changed lately
         # Told of each batch's events once they are in the log (the API's live queue: the events
         # of this worker's tickets without waiting to read them back from Kafka).
-        self.listeners: list[Callable[[list[tuple[str, int, bytes]]], None]] = []
+        self.listeners: list[Callable[[list[tuple[str, int, bytes, int]]], None]] = []
 
-    def delivered(self, events: list[tuple[str, int, bytes]]) -> None:
-        """A batch's events (ticket id, version, envelope JSON), now in the log."""
-        for tid, version, raw in events:
-            self.recent.add(tid, version, raw)
+    def delivered(self, events: list[tuple[str, int, bytes, int]]) -> None:
+        """A batch's events (ticket id, version, envelope JSON, partition), now in the log."""
+        for tid, version, raw, partition in events:
+            self.recent.add(tid, version, raw, partition)
         for listener in self.listeners:
             try:
                 listener(events)
@@ -98,10 +98,12 @@ class TicketTable:
                 self.restoring_started, self.restoring = False, None
 
     def close(self, partitions: Iterable[int]) -> None:
+        partitions = set(partitions)
         for p in partitions:
             db = self._dbs.pop(p, None)
             if db is not None:
                 db.close()
+        self.recent.forget_partitions(partitions)
 
     def close_all(self) -> None:
         self.close(list(self._dbs))

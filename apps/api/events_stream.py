@@ -86,8 +86,8 @@ class TicketHub:
         await kafka.stop_tail(self._task, self._reader)
         self._task = self._reader = None
 
-    def local_events(self, events: list[tuple[str, int, bytes]]) -> None:
-        """This worker's ticket hop delivered these (ticket id, version, envelope JSON). Called on
+    def local_events(self, events: list[tuple[str, int, bytes, int]]) -> None:
+        """This worker's ticket hop delivered these (ticket id, version, envelope JSON, partition). Called on
         the loop by the hop; the fan-out runs on the hub's own task, so the hop does not wait."""
         if not self.clients or not events:
             return  # nobody watching: the Kafka copy is there for whoever connects
@@ -117,7 +117,7 @@ class TicketHub:
 
     async def _run_local(self) -> None:
         while True:
-            for _tid, _version, raw in await self._local.get():
+            for _tid, _version, raw, _partition in await self._local.get():
                 await self._publish_once(orjson.loads(raw))
 
     async def _publish_once(self, env: dict) -> None:

@@ -28,7 +28,7 @@ class ApiHost(Protocol):
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         """The ticket's events 1..`version` (envelope JSON) where this process holds them all."""
 
-    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes]]], None]) -> None:
+    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes, int]]], None]) -> None:
         """Have `listener` told of the ticket events this process delivers (none where it decides none)."""
 
     def rebalancing(self) -> bool:
@@ -64,7 +64,7 @@ class WorkerHost:
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         return self.sa.tickets.recent.history(ticket_id, version)
 
-    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes]]], None]) -> None:
+    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes, int]]], None]) -> None:
         self.sa.tickets.listeners.append(listener)
 
     def rebalancing(self) -> bool:
@@ -100,7 +100,7 @@ class StoreHost:
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         return None
 
-    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes]]], None]) -> None:
+    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes, int]]], None]) -> None:
         pass  # the writer decides no ticket: its live queue reads them all from Kafka
 
     def rebalancing(self) -> bool:

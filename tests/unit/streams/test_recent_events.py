@@ -37,3 +37,24 @@ def test_the_least_recently_changed_ticket_goes_first():
     r.add("TK-3", 1, b"c")
     assert r.history("TK-2", 1) is None
     assert r.history("TK-1", 2) == [b"a", b"a2"] and r.history("TK-3", 1) == [b"c"]
+
+
+def test_the_tickets_of_a_partition_that_moved_away_are_forgotten():
+    r = RecentEvents()
+    r.add("TK-1", 1, b"a1", partition=3)
+    r.add("TK-2", 1, b"b1", partition=5)
+    r.add("TK-2", 2, b"b2", partition=5)
+    r.forget_partitions({5})  # its new owner decides TK-2 from now on: what is held here goes stale
+    assert r.held("TK-2") == [] and r.history("TK-2", 1) is None
+    assert r.history("TK-1", 1) == [b"a1"]
+    r.add("TK-2", 3, b"b3", partition=5)  # not picked up again mid-history
+    assert r.held("TK-2") == []
+
+
+def test_the_ticket_table_forgets_them_when_it_closes_the_partition(tmp_path):
+    from streams.ticket_table import TicketTable
+
+    table = TicketTable(tmp_path, "t.tickets.state", lambda: None)
+    table.delivered([("TK-1", 1, b"a1", 3), ("TK-2", 1, b"b1", 5)])
+    table.close({5})
+    assert table.recent.held("TK-1") == [b"a1"] and table.recent.held("TK-2") == []

@@ -40,7 +40,7 @@ def _table(snapshot, events):
 
     recent = RecentEvents()
     for env in events:
-        recent.add(env.ticket_id, env.version, env.model_dump_json().encode())
+        recent.add(env.ticket_id, env.version, env.model_dump_json().encode(), 0)
     return SimpleNamespace(get=lambda tid: snapshot if tid == "TK-R1" else None, recent=recent)
 
 

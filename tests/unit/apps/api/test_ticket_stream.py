@@ -74,7 +74,7 @@ async def test_this_workers_events_are_sent_once_whichever_copy_comes_first():
     hub._local_task = asyncio.create_task(hub._run_local())  # the local half of start(), without Kafka
     try:
         chen = hub.connect(CHEN)
-        raw = [(e["ticket_id"], e["version"], orjson.dumps(e))
+        raw = [(e["ticket_id"], e["version"], orjson.dumps(e), 0)
                for e in (env("TK-1", 1, "TicketOpened", "D-ZSJ"), env("TK-1", 2))]
         hub.local_events(raw)  # as the ticket hop hands its batch over
         for _ in range(100):
@@ -84,7 +84,7 @@ async def test_this_workers_events_are_sent_once_whichever_copy_comes_first():
         await hub._publish_once(env("TK-1", 1, "TicketOpened", "D-ZSJ"))  # the Kafka copies, later
         await hub._publish_once(env("TK-1", 2))
         await hub._publish_once(env("TK-1", 3))  # another worker's event: only by Kafka
-        hub.local_events([("TK-1", 3, orjson.dumps(env("TK-1", 3)))])  # a late local copy of it
+        hub.local_events([("TK-1", 3, orjson.dumps(env("TK-1", 3)), 0)])  # a late local copy of it
         await asyncio.sleep(0.05)
         assert [(e["ticket_id"], e["version"]) for e in drain(chen)] == [("TK-1", 1), ("TK-1", 2), ("TK-1", 3)]
     finally:
@@ -96,7 +96,7 @@ async def test_nobody_watching_queues_nothing():
         return None
 
     hub = TicketHub(Settings(), "t", nowhere)
-    hub.local_events([("TK-1", 1, b"{}")])
+    hub.local_events([("TK-1", 1, b"{}", 0)])
     assert hub._local.empty()
 
 

@@ -225,7 +225,8 @@ async def run(broker: Broker, args) -> int:
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
             kafka_ready, stream_ready = asyncio.Event(), asyncio.Event()
             tasks = [asyncio.create_task(tail_kafka(s, probe, kafka_ready)),
-                     asyncio.create_task(watch_stream(http, s.worker_url, probe, stream_ready, args.get_every, store_url))]
+                     asyncio.create_task(watch_stream(http, s.worker_url, probe, stream_ready, args.get_every,
+                                                      store_url))]
             await asyncio.wait_for(asyncio.gather(kafka_ready.wait(), stream_ready.wait()), 60)
             t0 = time.time()
             tasks.append(asyncio.create_task(probe_loop(http, s.worker_url, probe)))
@@ -312,7 +313,8 @@ def main() -> int:
                     help="GET one ticket in this many (each GET is a few store queries on the store's one thread)")
     ap.add_argument("--keep", action="store_true", help="keep the data dir (the worker's log)")
     ap.add_argument("--split", action="store_true",
-                    help="the writer as its own process (`haocha sink`, HAOCHA_SINK_IN_WORKER=false), as bench_pipeline's ours")
+                    help="the writer as its own process (`haocha sink`, HAOCHA_SINK_IN_WORKER=false), "
+                         "as bench_pipeline's ours")
     ap.add_argument("--profile", type=int, default=0,
                     help="py-spy the worker for this many seconds (kept in the data dir; BENCH_PYSPY_ARGS)")
     args = ap.parse_args()

@@ -5,9 +5,9 @@ One group-less consumer per worker reads the ticket-events topic from its end (i
 position: a console that reconnects reloads its list, it does not need the gap replayed) and fans
 each event out to the connected clients that may see its ticket. The events this worker's own
 ticket hop delivers come straight from it as well (`local_events`), a fetch round trip sooner;
-whichever copy of an event comes first is sent, the other dropped by (ticket, version). Each client has a bounded queue;
-a client too slow to keep up is disconnected rather than allowed to hold memory, and its browser's
-EventSource reconnects on its own.
+whichever copy of an event comes first is sent, the other dropped by (ticket, version). Each
+client has a bounded queue; a client too slow to keep up is disconnected rather than allowed to
+hold memory, and its browser's EventSource reconnects on its own.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ class ApiService(Service):
                          insights=self._insights() if store is not None else None,
                          console=build_console(deps, local_state, self.reader, s.topic(t.TICKET_EVENTS.name)),
                          check=self._check if store is not None else None)
-        if ctx.console is not None and ctx.console.hub is not None:  # the live queue hears this worker's own events first-hand
+        # The live queue hears this worker's own ticket events first-hand, not only back from Kafka.
+        if ctx.console is not None and ctx.console.hub is not None:
             self.host.follow_events(ctx.console.hub.local_events)
         guard = HttpGuard.of(s, "api")  # slow and malformed clients, bounded as on the gateway
         self.runner = web.AppRunner(guard.app(build_app(ctx)), access_log=None, handle_signals=False)

@@ -215,13 +215,19 @@ _YEAR_COUNTS: dict[int, tuple[WorkingCalendar, dict[int, list[int]]]] = {}
 _YEAR_COUNTS_LIMIT = 1_000  # years per calendar
 
 
-def _year_counts(year: int, cal: WorkingCalendar) -> list[int]:
-    entry = _YEAR_COUNTS.get(id(cal))
+def _answers_of(tables: dict, cal: WorkingCalendar) -> dict:
+    """The calendar's own table in `tables`, made empty on first use. Keyed by identity (a calendar
+    need not be hashable); the calendar is held beside it so its id stays its own."""
+    entry = tables.get(id(cal))
     if entry is None or entry[0] is not cal:
-        if len(_YEAR_COUNTS) > 64:
-            _YEAR_COUNTS.clear()
-        entry = _YEAR_COUNTS[id(cal)] = (cal, {})
-    years = entry[1]
+        if len(tables) > 64:
+            tables.clear()
+        entry = tables[id(cal)] = (cal, {})
+    return entry[1]
+
+
+def _year_counts(year: int, cal: WorkingCalendar) -> list[int]:
+    years = _answers_of(_YEAR_COUNTS, cal)
     counts = years.get(year)
     if counts is None:
         if len(years) > _YEAR_COUNTS_LIMIT:
@@ -258,13 +264,7 @@ _DAYS_AFTER_LIMIT = 100_000
 
 
 def _working_days_after(day: date, k: int, cal: WorkingCalendar) -> date:
-    # Keyed by identity (a calendar need not be hashable); the calendar is held so its id stays its own.
-    entry = _DAYS_AFTER.get(id(cal))
-    if entry is None or entry[0] is not cal:
-        if len(_DAYS_AFTER) > 64:
-            _DAYS_AFTER.clear()
-        entry = _DAYS_AFTER[id(cal)] = (cal, {})
-    known = entry[1]
+    known = _answers_of(_DAYS_AFTER, cal)
     got = known.get((day, k))
     if got is None:
         if len(known) > _DAYS_AFTER_LIMIT:

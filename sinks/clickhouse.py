@@ -68,6 +68,7 @@ class ClickHouseStore:
         self.client = connect(dsn, database)
         self._lock = threading.Lock()
         self._staged: set[str] = set()  # tables whose staging table this session has
+        self._embedded = urlparse(dsn).scheme == "chdb"
 
     @property
     def timezone(self) -> str:
@@ -136,8 +137,11 @@ class ClickHouseStore:
                     self.client.command(self._bind(staged.create_sql(self.db)))
                     self._staged.add(staged.table)
                 self.client.command(staged.truncate_sql(self.db))
-                self.client.raw_insert(staged.stage_table(self.db), None, staging.body(docs), fmt=STAGE_FORMAT,
-                                       settings=STAGE_SETTINGS)
+                chunks = staging.body(docs)
+                # The embedded engine's client writes the chunks to its input file one by one; a
+                # server gets one request body (a retried request sends it again).
+                self.client.raw_insert(staged.stage_table(self.db), None, chunks if self._embedded else b"".join(chunks),
+                                       fmt=STAGE_FORMAT, settings=STAGE_SETTINGS)
                 fresh = int(self.client.command(self._bind(staged.count_sql(self.db))))
                 if fresh:
                     self.client.command(self._bind(staged.store_sql(self.db)))

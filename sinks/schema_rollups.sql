@@ -18,13 +18,19 @@ CREATE TABLE IF NOT EXISTS {db}.review_rollups
     real_name_bad  SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree
-PARTITION BY granularity
 ORDER BY (granularity, bucket, hall_id, department_id, window_id);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_rollups_hour_mv TO {db}.review_rollups AS
+-- A store made before the four grains shared one view: its views go (their rows stay, the
+-- same sums), and the one view below takes over. Run with no writer inserting meanwhile.
+DROP VIEW IF EXISTS {db}.review_rollups_hour_mv;
+DROP VIEW IF EXISTS {db}.review_rollups_day_mv;
+DROP VIEW IF EXISTS {db}.review_rollups_week_mv;
+DROP VIEW IF EXISTS {db}.review_rollups_month_mv;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_rollups_mv TO {db}.review_rollups AS
 SELECT
-    'hour' AS granularity,
-    toStartOfHour(happened_at) AS bucket,
+    grain.1 AS granularity,
+    grain.2 AS bucket,
     hall_id,
     department_id,
     window_id,
@@ -34,14 +40,20 @@ SELECT
     sum(toUInt64(score)) AS score_sum,
     countIf(rating IN (1, 2) AND real_name) AS real_name_bad
 FROM {db}.reviews
+ARRAY JOIN [
+        ('hour', toDateTime(toStartOfHour(happened_at), '{tz}')),
+        ('day', toDateTime(toDate(happened_at), '{tz}')),
+        ('week', toDateTime(toMonday(happened_at), '{tz}')),
+        ('month', toDateTime(toStartOfMonth(happened_at), '{tz}'))
+    ] AS grain
 WHERE counted
 GROUP BY granularity, bucket, hall_id, department_id, window_id;
 
 -- Backfill once when the view is new on a store that already holds reviews.
 INSERT INTO {db}.review_rollups
 SELECT
-    'hour' AS granularity,
-    toStartOfHour(happened_at) AS bucket,
+    grain.1 AS granularity,
+    grain.2 AS bucket,
     hall_id,
     department_id,
     window_id,
@@ -51,110 +63,14 @@ SELECT
     sum(toUInt64(score)) AS score_sum,
     countIf(rating IN (1, 2) AND real_name) AS real_name_bad
 FROM {db}.reviews
+ARRAY JOIN [
+        ('hour', toDateTime(toStartOfHour(happened_at), '{tz}')),
+        ('day', toDateTime(toDate(happened_at), '{tz}')),
+        ('week', toDateTime(toMonday(happened_at), '{tz}')),
+        ('month', toDateTime(toStartOfMonth(happened_at), '{tz}'))
+    ] AS grain
 WHERE counted
-    AND (SELECT count() FROM {db}.review_rollups WHERE granularity = 'hour') = 0
-GROUP BY granularity, bucket, hall_id, department_id, window_id;
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_rollups_day_mv TO {db}.review_rollups AS
-SELECT
-    'day' AS granularity,
-    toDateTime(toDate(happened_at), '{tz}') AS bucket,
-    hall_id,
-    department_id,
-    window_id,
-    count() AS reviews,
-    countIf(rating IN (4, 5)) AS good,
-    countIf(rating IN (1, 2)) AS bad,
-    sum(toUInt64(score)) AS score_sum,
-    countIf(rating IN (1, 2) AND real_name) AS real_name_bad
-FROM {db}.reviews
-WHERE counted
-GROUP BY granularity, bucket, hall_id, department_id, window_id;
-
--- Backfill once when the view is new on a store that already holds reviews.
-INSERT INTO {db}.review_rollups
-SELECT
-    'day' AS granularity,
-    toDateTime(toDate(happened_at), '{tz}') AS bucket,
-    hall_id,
-    department_id,
-    window_id,
-    count() AS reviews,
-    countIf(rating IN (4, 5)) AS good,
-    countIf(rating IN (1, 2)) AS bad,
-    sum(toUInt64(score)) AS score_sum,
-    countIf(rating IN (1, 2) AND real_name) AS real_name_bad
-FROM {db}.reviews
-WHERE counted
-    AND (SELECT count() FROM {db}.review_rollups WHERE granularity = 'day') = 0
-GROUP BY granularity, bucket, hall_id, department_id, window_id;
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_rollups_week_mv TO {db}.review_rollups AS
-SELECT
-    'week' AS granularity,
-    toDateTime(toMonday(happened_at), '{tz}') AS bucket,
-    hall_id,
-    department_id,
-    window_id,
-    count() AS reviews,
-    countIf(rating IN (4, 5)) AS good,
-    countIf(rating IN (1, 2)) AS bad,
-    sum(toUInt64(score)) AS score_sum,
-    countIf(rating IN (1, 2) AND real_name) AS real_name_bad
-FROM {db}.reviews
-WHERE counted
-GROUP BY granularity, bucket, hall_id, department_id, window_id;
-
--- Backfill once when the view is new on a store that already holds reviews.
-INSERT INTO {db}.review_rollups
-SELECT
-    'week' AS granularity,
-    toDateTime(toMonday(happened_at), '{tz}') AS bucket,
-    hall_id,
-    department_id,
-    window_id,
-    count() AS reviews,
-    countIf(rating IN (4, 5)) AS good,
-    countIf(rating IN (1, 2)) AS bad,
-    sum(toUInt64(score)) AS score_sum,
-    countIf(rating IN (1, 2) AND real_name) AS real_name_bad
-FROM {db}.reviews
-WHERE counted
-    AND (SELECT count() FROM {db}.review_rollups WHERE granularity = 'week') = 0
-GROUP BY granularity, bucket, hall_id, department_id, window_id;
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.review_rollups_month_mv TO {db}.review_rollups AS
-SELECT
-    'month' AS granularity,
-    toDateTime(toStartOfMonth(happened_at), '{tz}') AS bucket,
-    hall_id,
-    department_id,
-    window_id,
-    count() AS reviews,
-    countIf(rating IN (4, 5)) AS good,
-    countIf(rating IN (1, 2)) AS bad,
-    sum(toUInt64(score)) AS score_sum,
-    countIf(rating IN (1, 2) AND real_name) AS real_name_bad
-FROM {db}.reviews
-WHERE counted
-GROUP BY granularity, bucket, hall_id, department_id, window_id;
-
--- Backfill once when the view is new on a store that already holds reviews.
-INSERT INTO {db}.review_rollups
-SELECT
-    'month' AS granularity,
-    toDateTime(toStartOfMonth(happened_at), '{tz}') AS bucket,
-    hall_id,
-    department_id,
-    window_id,
-    count() AS reviews,
-    countIf(rating IN (4, 5)) AS good,
-    countIf(rating IN (1, 2)) AS bad,
-    sum(toUInt64(score)) AS score_sum,
-    countIf(rating IN (1, 2) AND real_name) AS real_name_bad
-FROM {db}.reviews
-WHERE counted
-    AND (SELECT count() FROM {db}.review_rollups WHERE granularity = 'month') = 0
+    AND (SELECT count() FROM {db}.review_rollups) = 0
 GROUP BY granularity, bucket, hall_id, department_id, window_id;
 
 -- The monthly report's review side (sinks/rollups.py receipt_schema_sql).

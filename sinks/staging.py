@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 from schemas.review import RATING_SCORES
 from sinks.mask_sql import mask_phone, mask_phones_in_text
@@ -33,7 +32,7 @@ STAGE_FORMAT = "JSONObjectEachRow"
 STAGE_SETTINGS = {"format_json_object_each_row_column_for_object_name": "_n", "date_time_input_format": "best_effort",
                   "input_format_skip_unknown_fields": 1, "input_format_json_read_objects_as_strings": 1}
 # The store's insert: the target's materialized views run side by side (each view's insert is
-# mostly a fixed cost, the new part's files, and the reviews have seven).
+# mostly a fixed cost, the new part's files, and the reviews have four).
 STORE_SETTINGS = "SETTINGS parallel_view_processing = 1"
 
 # The keys `{"0":`, `,"1":`, ... made once. A tuple replaced whole when a longer batch comes, never
@@ -51,9 +50,23 @@ def _keys_for(n: int) -> tuple[bytes, ...]:
     return keys
 
 
-def body(docs: Sequence[bytes]) -> bytes:
-    """A batch of JSON objects as the stage reads it: each under its place in the batch."""
-    return b"".join(chain(chain.from_iterable(zip(_keys_for(len(docs)), docs)), (b"}",)))
+# Documents per chunk of a body: a chunk stays in the CPU's cache, where one bytes object of the
+# whole batch (~23 MB for 50,000 reviews) costs its page faults twice, once built, once written.
+CHUNK_DOCS = 256
+
+
+def body(docs: Sequence[bytes]) -> list[bytes]:
+    """A batch of JSON objects as the stage reads it, each under its place in the batch, in chunks
+    (their concatenation is the document)."""
+    keys = _keys_for(len(docs))
+    chunks = []
+    for i in range(0, len(docs), CHUNK_DOCS):
+        part = docs[i:i + CHUNK_DOCS]
+        pieces: list[bytes] = [b""] * (2 * len(part))
+        pieces[0::2], pieces[1::2] = keys[i:i + len(part)], part
+        chunks.append(b"".join(pieces))
+    chunks.append(b"}")
+    return chunks
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,7 @@ def test_backfill_when_views_are_new(env):
     store = ClickHouseStore(env[0].dsn, "haocha_backfill")
     try:
         store.migrate()
-        for g in queries.GRANULARITIES:
-            store.command(f"DROP VIEW haocha_backfill.review_rollups_{g}_mv")
+        store.command("DROP VIEW haocha_backfill.review_rollups_mv")
         store.command("DROP TABLE haocha_backfill.review_rollups")
         store.write_reviews(sample.reviews)
         store.migrate()  # re-creates the views and backfills from the reviews already stored
@@ -113,6 +112,37 @@ def test_backfill_when_views_are_new(env):
         assert n == sum(rc.counted for rc in sample.reviews)
         store.migrate()  # and only once
         assert store.query("SELECT sum(reviews) FROM {db}.review_rollups WHERE granularity = 'week'")[0][0] == n
+    finally:
+        store.close()
+
+
+def test_a_store_with_the_four_grain_views_moves_to_the_one_view(env):
+    """A store made when each grain had its view: migrated, those views go and the one view takes
+    over, so the rows already summed stay and a later insert is counted once per grain."""
+    from sinks.rollups import GRANULARITY_SQL, ROLLUP_SQL
+
+    directory = Directory.load(PACKAGE_DATA / "directory.json")
+    sample = generate(directory, ChineseWorkingCalendar(), n=160, seed=11)
+    store = ClickHouseStore(env[0].dsn, "haocha_old_views")
+    try:
+        store.migrate()
+        store.command("DROP VIEW haocha_old_views.review_rollups_mv")
+        sums = ", ".join(f"{expr} AS {k}" for k, expr in ROLLUP_SQL.items())
+        for g, bucket in GRANULARITY_SQL.items():  # the views as the earlier schema made them
+            store.command(store._bind(
+                f"CREATE MATERIALIZED VIEW {{db}}.review_rollups_{g}_mv TO {{db}}.review_rollups AS SELECT '{g}' "
+                f"AS granularity, {bucket} AS bucket, hall_id, department_id, window_id, {sums} FROM {{db}}.reviews "
+                "WHERE counted GROUP BY granularity, bucket, hall_id, department_id, window_id"))
+        half = len(sample.reviews) // 2
+        store.write_reviews(sample.reviews[:half])
+        store.migrate()
+        views = {r[0] for r in store.query("SELECT name FROM system.tables WHERE database = 'haocha_old_views' "
+                                           "AND name LIKE 'review_rollups%mv'")}
+        assert views == {"review_rollups_mv"}
+        store.write_reviews(sample.reviews[half:])
+        counted = sum(rc.counted for rc in sample.reviews)
+        got = dict(store.query("SELECT granularity, sum(reviews) FROM {db}.review_rollups GROUP BY granularity"))
+        assert got == {g: counted for g in GRANULARITY_SQL}
     finally:
         store.close()
 

@@ -63,6 +63,7 @@ def test_working_clock_equals_working_days_between(a, b):
 
 def test_rollup_schema_uses_the_metric_sql():
     sql = rollup_schema_sql()
+    assert "review_rollups_mv" in sql
     for g in ("hour", "day", "week", "month"):
-        assert f"review_rollups_{g}_mv" in sql
+        assert f"('{g}', " in sql
     assert "countIf(rating IN (1, 2)) AS bad" in sql and "WHERE counted" in sql

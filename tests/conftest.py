@@ -7,6 +7,7 @@ import asyncio
 import os
 import secrets
 import signal
+import threading
 import uuid
 from pathlib import Path
 
@@ -30,9 +31,47 @@ def kafka_bootstrap() -> str:
     return KAFKA
 
 
+# The settings of tests that are over: their topics are deleted by a later test's first
+# make_settings, on a thread, once the processes that used them (stopped by the fixtures' teardowns,
+# which run before) are gone. A broker that kept the suite's topics (~15 per settings, some 300
+# settings) got slower for every later test: each make_settings and worker start paid for them.
+_finished: list[Settings] = []
+_cleaners: list[threading.Thread] = []
+
+
+def _delete_finished_topics() -> None:
+    from haocha.adapters.kafka import delete_topics_of
+
+    done, _finished[:] = list(_finished), []
+    if not done:
+        return
+
+    def clean() -> None:
+        for s in done:
+            try:
+                asyncio.run(delete_topics_of(s))
+            except Exception:  # a cleanup that fails costs speed, not correctness
+                pass
+
+    th = threading.Thread(target=clean, name="delete-test-topics", daemon=True)
+    th.start()
+    _cleaners.append(th)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _topics_deleted_at_the_end():
+    yield
+    _delete_finished_topics()
+    for th in _cleaners:
+        th.join(timeout=60)
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path, kafka_bootstrap: str):
-    """Factory: settings with a unique topic prefix, data dir and ports, topics created."""
+    """Factory: settings with a unique topic prefix, data dir and ports, topics created (and
+    deleted after the test)."""
+    made: list[Settings] = []
+    _delete_finished_topics()
 
     def factory(**overrides) -> Settings:
         from haocha.adapters.kafka import ensure_topics
@@ -51,9 +90,11 @@ def make_settings(tmp_path: Path, kafka_bootstrap: str):
         values.update(overrides)
         s = Settings(**values)
         asyncio.run(ensure_topics(s))
+        made.append(s)
         return s
 
-    return factory
+    yield factory
+    _finished.extend(made)
 
 
 # -- a real `haocha worker` subprocess (integration and e2e tests) ------------------------------

@@ -165,3 +165,19 @@ async def ensure_topics(settings: Settings, specs=ALL, timeout: float = 60.0) ->
         return [t.name for t in wanted]
     finally:
         await client.close()
+
+
+async def delete_topics_of(settings: Settings) -> int:
+    """Delete the topics of one deployment's prefix and its app id's (Faust's changelogs): for runs
+    that are over (benches, tests). A broker that keeps every run's topics gets slower run after
+    run: thousands of partitions on one broker, and every client's metadata carries them all."""
+    prefixes = tuple({f"{settings.topic_prefix}.", f"{settings.app_id}-"})
+    client = admin(settings, request_timeout_ms=30000)
+    try:
+        await client.start()
+        mine = [t for t in await client.list_topics() if t.startswith(prefixes)]
+        if mine:
+            await client.delete_topics(mine)
+        return len(mine)
+    finally:
+        await client.close()

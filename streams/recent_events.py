@@ -12,6 +12,11 @@ log, and a replay's copies (same id, same bytes) are ignored.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+
+# One event a ticket hop delivered: (ticket id, version, envelope JSON as the log holds it, partition).
+Delivered = tuple[str, int, bytes, int]
+DeliveredListener = Callable[[list[Delivered]], None]  # told of each batch's events once in the log
 
 
 class RecentEvents:

@@ -32,6 +32,7 @@ from schemas.tickets import CommandOutcome, TicketCommandEnvelope
 from streams.app import StreamApp
 from streams.crashpoints import declare, reached
 from streams.kafka_batch import Emitter
+from streams.recent_events import Delivered
 from streams.ticket_table import TicketTable
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class TicketHop:
         states: dict[str, TicketState | None] = {}
         moved: dict[str, int] = {}  # ticket -> its partition, for the tickets whose state moved
         outcomes: list[CommandOutcome] = []
-        events: list[tuple[str, int, bytes, int]] = []
+        events: list[Delivered] = []
         for tp, records in batch.items():
             for rec in records:
                 outcome = self._one(rec, tp.partition, states, moved, events, out, now)

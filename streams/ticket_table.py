@@ -22,7 +22,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rocksdict import Options, Rdict, WriteBatch
 
-from streams.recent_events import RecentEvents
+from streams.recent_events import Delivered, DeliveredListener, RecentEvents
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ class TicketTable:
         self.recent = RecentEvents()  # the events behind the states, for tickets changed lately
         # Told of each batch's events once they are in the log (the API's live queue: the events
         # of this worker's tickets without waiting to read them back from Kafka).
-        self.listeners: list[Callable[[list[tuple[str, int, bytes, int]]], None]] = []
+        self.listeners: list[DeliveredListener] = []
 
-    def delivered(self, events: list[tuple[str, int, bytes, int]]) -> None:
+    def delivered(self, events: list[Delivered]) -> None:
         """A batch's events (ticket id, version, envelope JSON, partition), now in the log."""
         for tid, version, raw, partition in events:
             self.recent.add(tid, version, raw, partition)

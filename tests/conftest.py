@@ -55,7 +55,7 @@ def _delete_finished_topics() -> None:
 
     th = threading.Thread(target=clean, name="delete-test-topics", daemon=True)
     th.start()
-    _cleaners.append(th)
+    _cleaners[:] = [t for t in _cleaners if t.is_alive()] + [th]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -28,6 +28,7 @@ from apps.api.http import AUTH, caller
 from haocha.adapters import kafka
 from haocha.settings import Settings
 from schemas.tickets import Actor
+from streams.recent_events import Delivered
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class TicketHub:
         await kafka.stop_tail(self._task, self._reader)
         self._task = self._reader = None
 
-    def local_events(self, events: list[tuple[str, int, bytes, int]]) -> None:
+    def local_events(self, events: list[Delivered]) -> None:
         """This worker's ticket hop delivered these (ticket id, version, envelope JSON, partition). Called on
         the loop by the hop; the fan-out runs on the hub's own task, so the hop does not wait."""
         if not self.clients or not events:

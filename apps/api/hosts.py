@@ -6,7 +6,6 @@ answers "not here" for the table, so every read falls back to ClickHouse."""
 from __future__ import annotations
 
 from datetime import datetime
-from collections.abc import Callable
 from typing import Protocol
 
 from faust.streams import _current_event
@@ -19,6 +18,7 @@ from sinks.tickets_read import TicketFilter
 from streams.app import Outbox, StreamApp
 from streams.deadline_sweep import check_command, due_checks, local_states
 from streams.readiness import waiting_for
+from streams.recent_events import DeliveredListener
 
 
 class ApiHost(Protocol):
@@ -28,7 +28,7 @@ class ApiHost(Protocol):
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         """The ticket's events 1..`version` (envelope JSON) where this process holds them all."""
 
-    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes, int]]], None]) -> None:
+    def follow_events(self, listener: DeliveredListener) -> None:
         """Have `listener` told of the ticket events this process delivers (none where it decides none)."""
 
     def rebalancing(self) -> bool:
@@ -64,7 +64,7 @@ class WorkerHost:
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         return self.sa.tickets.recent.history(ticket_id, version)
 
-    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes, int]]], None]) -> None:
+    def follow_events(self, listener: DeliveredListener) -> None:
         self.sa.tickets.listeners.append(listener)
 
     def rebalancing(self) -> bool:
@@ -100,7 +100,7 @@ class StoreHost:
     def local_history(self, ticket_id: str, version: int) -> list[bytes] | None:
         return None
 
-    def follow_events(self, listener: Callable[[list[tuple[str, int, bytes, int]]], None]) -> None:
+    def follow_events(self, listener: DeliveredListener) -> None:
         pass  # the writer decides no ticket: its live queue reads them all from Kafka
 
     def rebalancing(self) -> bool:

@@ -96,7 +96,8 @@ async def _month(s, args, token, workers: str = "worker") -> dict:
     say(f"simulating {args.month}: {args.reviews:,} reviews over the halls' working days")
     figures = await send_traffic(s, TrafficPlan(month=args.month, reviews=args.reviews, seed=args.seed),
                                  who=workers)
-    await asyncio.sleep(2.5)  # the ticket queue is read from ClickHouse, which the sink fills in batches
+    # send_traffic waited until the writer had committed everything: the tickets are in ClickHouse,
+    # where the queue is read from.
     tickets = await list_all_tickets(s.worker_url, token)
     say(f"{len(tickets):,} rectification tickets opened; simulated officers at work")
     progress = Progress("officers working tickets", total=len(tickets))

@@ -43,7 +43,7 @@ class WorkerProcess:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
-            time.sleep(0.3)
+            time.sleep(0.1)  # a start is ~3 s: a coarse poll would add a share of it
         raise TimeoutError(f"{self.role} not ready within {timeout:.0f}s; see {self.log_path}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:

@@ -406,8 +406,7 @@ cmd_up() {
             rm -f "$PID_FILE"
             die "broker exited during startup (log: $BROKER_LOG)"
         fi
-        # Cheap TCP probe first; the JVM-based check only once the port is open.
-        if port_open "$PORT" && answering; then
+        if answering; then
             break
         fi
         if (( $(date +%s) >= deadline )); then

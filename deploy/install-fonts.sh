@@ -6,8 +6,16 @@
 set -euo pipefail
 
 have_font() {
-    fc-list 2>/dev/null | grep -qiE 'NotoSansCJK|NotoSerifCJK|wqy-microhei|WenQuanYi' && return 0
-    ls /usr/share/fonts/opentype/noto/NotoSansCJK-*.tt[cf] /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1
+    # Not `fc-list | grep -q`: grep quits at the first match, fc-list dies of SIGPIPE and
+    # pipefail calls the pipeline failed. Each file is tested alone (one `ls` of several paths fails
+    # when any one of them is missing).
+    local listed f
+    listed="$(fc-list 2>/dev/null || true)"
+    grep -qiE 'NotoSansCJK|NotoSerifCJK|wqy-microhei|WenQuanYi' <<<"$listed" && return 0
+    for f in /usr/share/fonts/opentype/noto/NotoSansCJK-*.tt[cf] /usr/share/fonts/truetype/wqy/wqy-microhei.ttc; do
+        [ -f "$f" ] && return 0
+    done
+    return 1
 }
 have_poppler() { command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1; }
 

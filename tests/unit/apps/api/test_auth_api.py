@@ -11,7 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from haocha.adapters.clock import FixedClock
-from apps.api.app import ApiContext, build_app
+from apps.api.app import CTX, ApiContext, build_app
+from apps.api.views import state_view
 from haocha.auth.bearer import Authenticator
 from haocha.auth.users import UserFile
 from haocha.domain.calendar import SHANGHAI
@@ -161,3 +162,29 @@ async def test_a_command_without_an_outcome_in_time_is_504(api):
 async def test_list_parameters_are_validated(api):
     for q in ("overdue=maybe", "limit=0", "limit=x", "at=yesterday"):
         assert (await api.get(f"/api/v1/tickets?{q}", headers=api.h["sun"])).status == 422, q
+
+
+async def test_a_detail_comes_from_the_worker_table_first_and_the_store_only_for_tickets_not_held(api):
+    """The store lags the log by a sink batch: right after a command the detail must show the new
+    version (the worker's table), and must not wait on the store for a ticket the worker holds."""
+    await cmd(api, "admin", opened_body("TK-R1"))
+    await cmd(api, "admin", opened_body("TK-R2"), tid="TK-R2")
+    store_reads: list[str] = []
+    reader, held = FakeReader(api.bus), {"TK-R1"}
+
+    async def lagging_get(tid):  # the store still has version 1 and is asked only when not held
+        store_reads.append(tid)
+        s = api.bus.states.get(tid)
+        return None if s is None else {**state_view(s), "version": 1, "status": "assigned"}
+
+    reader.get = lagging_get
+    ctx = api.server.app[CTX]
+    ctx.reader = reader
+    ctx.local_state = lambda tid: api.bus.states.get(tid) if tid in held else None
+    await cmd(api, "li", {"kind": "AssignTicket", "officer_id": "o-li"}, tid="TK-R1")
+    d = await (await api.get("/api/v1/tickets/TK-R1", headers=api.h["li"])).json()
+    assert (d["source"], d["version"], store_reads) == ("worker-table", 2, [])
+    d = await (await api.get("/api/v1/tickets/TK-R2", headers=api.h["li"])).json()
+    assert (d["source"], d["version"], store_reads) == ("clickhouse", 1, ["TK-R2"])
+    assert (await api.get("/api/v1/tickets/TK-R1?fresh=maybe", headers=api.h["li"])).status == 422
+    assert (await (await api.get("/api/v1/tickets/TK-R1?fresh=true", headers=api.h["li"])).json())["version"] == 2

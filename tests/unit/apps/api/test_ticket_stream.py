@@ -4,6 +4,10 @@ TicketOpened or looked up once, and a client that falls behind its bounded queue
 
 from __future__ import annotations
 
+import asyncio
+
+import orjson
+
 from apps.api.events_stream import _CLOSE, TicketHub
 from haocha.settings import Settings
 from schemas.tickets import Actor
@@ -109,3 +113,39 @@ async def test_a_failing_lookup_skips_that_event_and_the_stream_goes_on():
     await hub._publish_once(env("TK-OLD", 4))  # department unknown: looked up, fails
     await hub._publish_once(env("TK-2", 1, "TicketOpened", "D-ZSJ"))
     assert [(e["ticket_id"], e["version"]) for e in drain(chen)] == [("TK-2", 1)]
+
+
+async def test_with_nobody_watching_the_events_read_from_kafka_are_not_fanned_out():
+    folded = []
+
+    class Message:
+        def __init__(self, e):
+            self.value = orjson.dumps(e)
+
+    class Reader:  # hands out two batches, then waits
+        def __init__(self):
+            self.batches = [[env("TK-1", 1, "TicketOpened", "D-ZSJ")], [env("TK-1", 2)]]
+            self.read = asyncio.Event()
+
+        async def getmany(self, timeout_ms, max_records):
+            if not self.batches:
+                self.read.set()
+                await asyncio.sleep(3600)
+            return {"tp": [Message(e) for e in self.batches.pop(0)]}
+
+    async def nowhere(tid):
+        return None
+
+    hub = TicketHub(Settings(), "t", nowhere, lambda tid: folded.append(tid) or "assigned")
+    hub._reader = reader = Reader()
+    task = asyncio.create_task(hub._run())
+    await asyncio.wait_for(reader.read.wait(), 5)
+    assert folded == [] and not hub._sent  # no status folded, nothing remembered as sent
+    reader.batches = [[env("TK-1", 3)]]
+    chen = hub.connect(CHEN)
+    reader.read.clear()
+    task.cancel()
+    task = asyncio.create_task(hub._run())
+    await asyncio.wait_for(reader.read.wait(), 5)
+    task.cancel()
+    assert [(e["ticket_id"], e["version"]) for e in drain(chen)] == [("TK-1", 3)] and folded == ["TK-1"]

@@ -42,11 +42,6 @@ class Settings(BaseSettings):
     ticket_flush_seconds: float = Field(0.05, gt=0)
     sink_batch: int = Field(20000, ge=1, description="rows per ClickHouse insert batch of the writer")
     sink_flush_seconds: float = Field(1.0, gt=0, description="how long a writer batch may gather rows")
-    # Under a load whose inserts take more than a quarter of the window, the window grows (up to
-    # this) so that each insert's fixed cost is paid for more rows; at a light load it stays
-    # sink_flush_seconds, the store's usual lag behind the log (streams/clickhouse_writer.py).
-    sink_flush_max_seconds: float = Field(4.0, gt=0, description="the longest a writer batch may gather rows "
-                                                                  "when inserts are slow")
     sink_in_worker: bool = Field(True, description="the worker runs the ClickHouse writer (and owns the store)")
     # The event loop carries the hops and the API; the other threads (the embedded engine's inserts
     # and reads, RocksDB) do bulk work and run this much lower (haocha/adapters/cpu_priority.py).

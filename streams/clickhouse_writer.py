@@ -45,18 +45,6 @@ crashpoints.declare(AFTER_INSERT, BETWEEN_INSERTS)
 TOPICS = (t.REVIEWS_CLASSIFIED, t.TICKET_EVENTS, t.TICKET_STATE, t.ALERTS, t.DEAD_LETTERS)
 
 
-# An insert's cost is mostly per insert (a part per table and view: ~50-90 ms each on the embedded
-# engine), so under a load where a batch's inserts take a good share of the window the writer
-# gathers for longer: the window is at least 1 / INSERT_SHARE times the last batch's inserts.
-INSERT_SHARE = 0.25
-
-
-def next_window(base: float, most: float, insert_seconds: float) -> float:
-    """How long the next batch may gather: `base` while inserts are quick, longer (up to `most`,
-    and never under `base`) while they take more than INSERT_SHARE of it."""
-    return min(max(most, base), max(base, insert_seconds / INSERT_SHARE))
-
-
 class ClickHouseWriter:
     """The batch handler (streams.kafka_batch.BatchHandler) of `haocha sink`. Each topic's records
     become rows as `sinks.rows` says (the mapping `haocha rebuild` uses too)."""
@@ -68,12 +56,6 @@ class ClickHouseWriter:
         self.writer_id = writer_id(settings)
         self.embedded = settings.embedded_store
         self._unfinished: bool | None = None  # a batch's inserts may have stopped half way; None: not asked yet
-        self._base_window, self._most_window = settings.sink_flush_seconds, settings.sink_flush_max_seconds
-        self._window = self._base_window
-
-    def window(self) -> float:
-        """How long the next batch may gather (the batch consumer asks before each batch)."""
-        return self._window
 
     async def assigned(self, tps: set[TopicPartition]) -> None:
         if self._unfinished is None:
@@ -87,9 +69,7 @@ class ClickHouseWriter:
         for tp, records in batch.items():
             by_topic.setdefault(tp.topic, []).extend(r for r in records if r.value is not None)
         parsed = [(self.history[topic], self.history[topic].parse(records)) for topic, records in by_topic.items()]
-        started = time.monotonic()
         self.rows += await self._run(self._write, parsed)
-        self._window = next_window(self._base_window, self._most_window, time.monotonic() - started)
         crashpoints.reached(AFTER_INSERT)
 
     def _write(self, parsed: list) -> int:
@@ -149,18 +129,7 @@ def fetch_options(settings) -> dict:
     with the hops' 10 ms wait the writer fetched every partition of its five topics some 46 times a
     second (4 with these), and encoding those requests and decoding their answers in Python
     (aiokafka's protocol classes) took as much of its Python time as its inserts' calls."""
-    return dict(fetch_min_bytes=1 << 20, fetch_max_wait_ms=_fetch_wait_ms(settings))
-
-
-def _fetch_wait_ms(settings) -> int:
-    return max(10, min(500, int(settings.sink_flush_seconds * 250)))
-
-
-def idle_seconds(settings) -> float:
-    """A batch also ends when no record came for this long (the stream paused: a burst ended, the
-    worker caught up), so its rows do not wait out a window grown under the load before: twice the
-    longest fetch wait, so that a steady stream, however thin, keeps filling the window."""
-    return 2 * _fetch_wait_ms(settings) / 1000
+    return dict(fetch_min_bytes=1 << 20, fetch_max_wait_ms=max(10, min(500, int(settings.sink_flush_seconds * 250))))
 
 
 def writer_id(settings) -> str:

@@ -19,8 +19,7 @@ from haocha.adapters import kafka
 from haocha.adapters.cpu_priority import keep_bulk_threads_below_loop
 from schemas import topics as t
 from streams.app import StreamApp, exit_failed
-from streams.clickhouse_writer import (AFTER_INSERT, TOPICS as WRITER_TOPICS, ClickHouseWriter, fetch_options,
-                                       idle_seconds as writer_idle_seconds)
+from streams.clickhouse_writer import AFTER_INSERT, TOPICS as WRITER_TOPICS, ClickHouseWriter, fetch_options
 from streams.kafka_batch import PRODUCER_OPTIONS, BatchConsumer, consumer_options, topic_partitions
 from streams.progress import Counts
 from streams.review_hop import BEFORE_COMMIT, ReviewHop
@@ -87,8 +86,8 @@ class Hops:
                                         **fetch_options(s)})
         self.consumers.append(BatchConsumer(
             name="writer", consumer=consumer, topics=[s.topic(spec.name) for spec in WRITER_TOPICS], handler=writer,
-            batch_records=s.sink_batch, batch_seconds=writer.window, idle_seconds=writer_idle_seconds(s),
-            on_failure=exit_failed, commit_points=(AFTER_INSERT,)))
+            batch_records=s.sink_batch, batch_seconds=s.sink_flush_seconds, on_failure=exit_failed,
+            commit_points=(AFTER_INSERT,)))
         return writer
 
     def progress(self) -> Counts:

@@ -141,15 +141,14 @@ class BatchConsumer:
     """One consumer group member: fetch, `handler.process(batch)`, commit; repeat until stopped.
 
     `batch_records` bounds a batch; `batch_seconds` is how long a batch may keep filling (0: take
-    what one fetch returns; a callable is asked before each batch); `idle_seconds`, if given, ends the filling sooner when no record came
+    what one fetch returns); `idle_seconds`, if given, ends the filling sooner when no record came
     for that long: under a light load a batch then goes at once instead of waiting out the window,
     under a heavy one records keep coming and the window fills. A handler that raises stops the
     process (`on_failure`) before its batch is committed: the batch stays in Kafka for the next
     owner (crash-only); the commit of the batch before it, complete by then, is let finish."""
 
     def __init__(self, *, name: str, consumer: AIOKafkaConsumer, topics: Iterable[str], handler: BatchHandler,
-                 batch_records: int, batch_seconds: float | Callable[[], float] = 0.0,
-                 idle_seconds: float | None = None,
+                 batch_records: int, batch_seconds: float = 0.0, idle_seconds: float | None = None,
                  on_failure: Callable[[str], None], commit_points: tuple[str, ...] = ()):
         self.name, self.handler, self.consumer = name, handler, consumer
         self.topics = list(topics)
@@ -195,11 +194,10 @@ class BatchConsumer:
 
     async def _next_batch(self) -> dict[TopicPartition, list]:
         got = await self.consumer.getmany(timeout_ms=500, max_records=self.batch_records)
-        window = self.batch_seconds() if callable(self.batch_seconds) else self.batch_seconds
-        if not got or window <= 0:
+        if not got or self.batch_seconds <= 0:
             return got
         n = sum(len(v) for v in got.values())
-        deadline = time.monotonic() + window
+        deadline = time.monotonic() + self.batch_seconds
         while n < self.batch_records and not self._stopping:
             left = deadline - time.monotonic()
             if left <= 0:

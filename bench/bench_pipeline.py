@@ -14,7 +14,7 @@ reviews, repeat presses and garbage) on a fresh topic prefix, consumer groups an
              counting rules and spike windows in its RocksDB State, the ticket decisions, Kafka
              outputs and a ClickHouse BatchingSink over the same store), one process, on the
              first 50,000 reviews of the same traffic (`--quix-reviews`);
-- `baseline` the pipeline as it was before the batch hops (git REF, default the tag
+- `baseline` the pipeline as it was before the batch hops (git REF, default 5867855, tagged
              `throughput-base`), run from a `git worktree` of that commit;
 - `hop`      one raw aiokafka consume+produce hop over the same messages, no work (the ceiling).
 
@@ -56,7 +56,9 @@ from haocha.adapters.kafka import ensure_topics, group_lag, produce_all  # noqa:
 from haocha.settings import Settings  # noqa: E402
 from schemas.topics import REVIEWS_SUBMITTED, TICKET_COMMANDS  # noqa: E402
 
-BASELINE_TAG = "throughput-base"
+# The commit before issue 12's work (tagged throughput-base where it was made). By its hash: a
+# clone need not carry the tag (a fresh checkout's `git rev-parse throughput-base` fails).
+BASELINE_REF = "5867855a2c643d2bd972c01b79757311d17ecfcf"
 
 
 class Process:
@@ -356,7 +358,7 @@ def main() -> int:
     p.add_argument("--reviews", type=int, default=200_000)
     p.add_argument("--warmup", type=int, default=500, help="reviews sent first to get the pipeline running")
     p.add_argument("--runs", default="split,one,quix,baseline,hop", type=lambda v: [x.strip() for x in v.split(",") if x.strip()])
-    p.add_argument("--baseline", default=BASELINE_TAG, help="git ref of the baseline run")
+    p.add_argument("--baseline", default=BASELINE_REF, help="git ref of the baseline run")
     p.add_argument("--baseline-reviews", type=int, default=20_000,
                    help="the baseline takes the first reviews of the same traffic (it runs at hundreds/s)")
     p.add_argument("--quix-reviews", type=int, default=50_000,

@@ -70,7 +70,8 @@ def openapi_document() -> dict:
         "info": {"title": "Haocha 好差评 rectification tickets", "version": "1",
                  "description": "Served by the worker. Commands are applied one at a time per ticket through the "
                                 "Kafka log; the answer is the ticket's outcome. Reads come from ClickHouse and "
-                                "lag the log by about one second (a ticket's detail reads the worker's own table first)."},
+                                "lag the log by about one second (a ticket's detail reads the worker's own "
+                                "table first)."},
         "components": {"schemas": schemas,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                            **console_openapi.security_schemes()}},
@@ -100,7 +101,8 @@ def openapi_document() -> dict:
             "/api/v1/tickets/{ticket_id}": {"get": {
                 "summary": "a ticket with its event history (phone masked)",
                 "parameters": [_PARAMS["ticket_id"],
-                               _query("fresh", {"type": "boolean"}, "accepted for older clients: every detail reads the worker's own table first"),
+                               _query("fresh", {"type": "boolean"},
+                                      "accepted for older clients: every detail reads the worker's own table first"),
                                _query("at", {"type": "string", "format": "date-time"}, "time left as of")],
                 "responses": {"200": _json({"allOf": [ref("Ticket"), {"type": "object", "properties": {
                     "events": {"type": "array", "items": ref("TicketEvent")}}}, console_openapi.TICKET_EXTRAS]}),

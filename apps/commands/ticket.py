@@ -77,7 +77,8 @@ def register(sub) -> None:
     ls.set_defaults(func=run_list)
     show = verbs.add_parser("show", help="a ticket with its history")
     show.add_argument("ticket_id")
-    show.add_argument("--fresh", action="store_true", help="kept for old scripts: the detail reads the worker's table first anyway")
+    show.add_argument("--fresh", action="store_true",
+                      help="kept for old scripts: the detail reads the worker's table first anyway")
     _json_flag(show)
     show.set_defaults(func=run_show)
     phone = verbs.add_parser("phone", help="the evaluator's phone (handling officer only; recorded)")

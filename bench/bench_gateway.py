@@ -38,6 +38,7 @@ from apps.gateway.registry import register_terminal  # noqa: E402
 from haocha.settings import Settings  # noqa: E402
 from apps.terminal_client.signing import sign_headers  # noqa: E402
 from haocha.adapters.kafka import ensure_topics  # noqa: E402
+from schemas.review import BAD_RATINGS, REASON_TAGS  # noqa: E402
 from schemas.topics import REVIEWS_SUBMITTED  # noqa: E402
 
 
@@ -51,9 +52,12 @@ class Load:
 
     def review(self, pad, i: int) -> dict:
         tid, _, hall, window = pad
-        # Distinct case numbers and spaced device times: the stream would count every one.
+        # Distinct case numbers and spaced device times: the stream would count every one. A bad
+        # rating names a reason from the list, as the door requires (else 422 reason_required).
+        rating = 1 + i % 5
         return {"review_id": uuid.uuid4().hex, "case_no": f"B-{uuid.uuid4().hex[:12]}", "channel": "pad",
-                "hall_id": hall, "window_id": window, "terminal_id": tid, "rating": 1 + i % 5,
+                "hall_id": hall, "window_id": window, "terminal_id": tid, "rating": rating,
+                "reasons": [REASON_TAGS[i % len(REASON_TAGS)]] if rating in BAD_RATINGS else [],
                 "happened_at": (datetime.now(UTC) - timedelta(minutes=i % 600)).isoformat()}
 
     async def worker(self, session: aiohttp.ClientSession, pad, stop_at: float, batch: int) -> None:

@@ -98,20 +98,19 @@ async def show_ticket(request: web.Request) -> web.Response:
     # while the store lags the log by a sink batch and its one thread is shared with the writer's
     # inserts (a detail read behind one waited up to ~1 s at 1,000 reviews/s). The store answers
     # for a ticket this process does not hold (another worker's partition, or `haocha sink`).
-    ticket, source = None, "clickhouse"
     state = ctx.local_state(tid)
     if state is not None:
         ticket, source = state_view(state), "worker-table"
     else:
-        ticket = await ctx.reader.get(tid)
+        ticket, source = await ctx.reader.get(tid), "clickhouse"
     # From the table, with the whole history held here too: no store read.
-    history = ctx.local_history(tid, state.version) if source == "worker-table" else None
+    history = ctx.local_history(tid, state.version) if state is not None else None
     if ticket is None:
         return error(404, f"no ticket {tid}")
     if not _can_see(actor, ticket["department_id"]):
         return error(403, f"ticket belongs to {ticket['department_id']}, not to {actor.department_id}")
     events = [event_view(e) for e in (history if history is not None else await ctx.reader.events(tid))]
-    more = {} if ctx.console is None else ticket_detail.extras(request, actor, ticket, events, ctx.local_state(tid), at)
+    more = {} if ctx.console is None else ticket_detail.extras(request, actor, ticket, events, state, at)
     return json_response({**with_time_left(ticket, at), "events": ticket_detail.with_timeline(events),
                           "source": source, **more})
 

@@ -32,83 +32,17 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from itertools import count
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
-from aiokafka.partitioner import murmur2
 from aiokafka.structs import OffsetAndMetadata
 
+from haocha.adapters.kafka import PRODUCER_OPTIONS, Emitter, partition_for  # noqa: F401 - the hops' output, re-exported
 from streams import crashpoints
 
 log = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=65536)
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (Java, aiokafka, Faust) picks for a key."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-class Emitter:
-    """What one batch emits: records appended straight into one producer record batch per topic
-    partition (no per-record coroutine, future or partitioner call), sent by `flush()`."""
-
-    def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, int]):
-        self._producer = producer
-        self._partitions = partitions
-        self._open: dict[tuple[str, int], object] = {}
-        self._full: list[tuple[str, int, object]] = []
-        self._spread = count()
-
-    def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> int:
-        if partition is None:
-            n = self._partitions[topic]
-            partition = partition_for(key, n) if key else next(self._spread) % n
-        tp = (topic, partition)
-        batch = self._open.get(tp)
-        if batch is None:
-            batch = self._open[tp] = self._producer.create_batch()
-        if batch.append(key=key, value=value, timestamp=None) is None:
-            self._full.append((topic, partition, batch))
-            batch = self._open[tp] = self._producer.create_batch()
-            if batch.append(key=key, value=value, timestamp=None) is None:
-                raise ValueError(f"a record of {len(value)} bytes does not fit a producer batch ({topic})")
-        return partition
-
-    def send_all(self, topic: str, partition: int, records: Iterable[tuple[bytes | None, bytes]]) -> None:
-        """`send` for many records of one topic partition."""
-        tp = (topic, partition)
-        batch = self._open.get(tp)
-        if batch is None:
-            batch = self._open[tp] = self._producer.create_batch()
-        append = batch.append
-        for key, value in records:
-            if append(key=key, value=value, timestamp=None) is None:
-                self._full.append((topic, partition, batch))
-                batch = self._open[tp] = self._producer.create_batch()
-                append = batch.append
-                if append(key=key, value=value, timestamp=None) is None:
-                    raise ValueError(f"a record of {len(value)} bytes does not fit a producer batch ({topic})")
-
-    def __len__(self) -> int:
-        return len(self._full) + len(self._open)
-
-    async def delivered(self) -> dict[tuple[str, int], int]:
-        """Send everything emitted so far and wait until Kafka has it (the first failure raises).
-        Returns, per (topic, partition), the offset after the last record written."""
-        batches = self._full + [(t, p, b) for (t, p), b in self._open.items()]
-        self._full, self._open = [], {}
-        if not batches:
-            return {}
-        futures = [await self._producer.send_batch(b, t, partition=p) for t, p, b in batches]
-        metas = await asyncio.gather(*futures)
-        ends: dict[tuple[str, int], int] = {}
-        for (t, p, b), meta in zip(batches, metas):
-            ends[(t, p)] = max(ends.get((t, p), 0), meta.offset + b.record_count())
-        return ends
 
 
 def spare_the_collector(batch_records: int) -> None:
@@ -301,10 +235,3 @@ def consumer_options(settings, group: str, instance_id: str | None, batch_record
         # Short enough that a crashed member's partitions move within seconds; heartbeats run on
         # their own task, so a long batch does not miss them.
         session_timeout_ms=session_ms, heartbeat_interval_ms=max(1000, session_ms // 4), max_poll_interval_ms=300_000)
-
-
-# One record batch per partition per hop batch: 512 KB stays under the broker's 1 MB
-# message.max.bytes; no linger, since `delivered()` hands over whole batches, all queued before the
-# producer's sender runs, and a linger would only delay each of a batch's deliveries.
-PRODUCER_OPTIONS = dict(linger_ms=0, max_batch_size=512 * 1024, max_request_size=8 * 1024 * 1024)
-

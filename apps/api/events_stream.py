@@ -5,8 +5,11 @@ One group-less consumer per worker reads the ticket-events topic from its end (i
 position: a console that reconnects reloads its list, it does not need the gap replayed) and fans
 each event out to the connected clients that may see its ticket. The events this worker's own
 ticket hop delivers come straight from it as well (`local_events`), a fetch round trip sooner;
-whichever copy of an event comes first is sent, the other dropped by (ticket, version). Each
-client has a bounded queue; a client too slow to keep up is disconnected rather than allowed to
+whichever copy of an event comes first is sent, the other dropped by (ticket, version). While
+nobody is connected the consumer is paused: it fetches nothing (a 10 ms fetch loop and the decoding
+of every ticket event, for no one, cost the worker and the broker ~4 % of a core each at idle), and
+the first client to connect has it moved to the topic's end before the stream says `connected`.
+Each client has a bounded queue; a client too slow to keep up is disconnected rather than allowed to
 hold memory, and its browser's EventSource reconnects on its own.
 """
 
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 _CLOSE = object()
 LOCAL_BATCHES = 1_000  # batches of local events waiting for the fan-out; more come by Kafka
+POSITION_WAIT = 10.0  # seconds a new stream waits for the paused reader to reach the end
 SENT_REMEMBERED = 100_000  # events whose second copy is recognised
 
 
@@ -62,6 +66,9 @@ class TicketHub:
         self._local: asyncio.Queue = asyncio.Queue(LOCAL_BATCHES)  # batches of this worker's events
         self._local_task: asyncio.Task | None = None
         self._sent: OrderedDict[tuple[str, int], None] = OrderedDict()  # bounded: events already fanned out
+        self._tps: list[TopicPartition] = []
+        self._watched = asyncio.Event()  # someone is connected
+        self._positioned = asyncio.Event()  # the reader reads from where the connected clients came in
         self.ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -69,11 +76,9 @@ class TicketHub:
         # it must not idle long on the partitions that had nothing (aiokafka's default: 500 ms).
         self._reader = kafka.consumer(self.settings, fetch_max_wait_ms=10)
         await self._reader.start()
-        tps = [TopicPartition(self.topic, p) for p in await kafka.partitions(self._reader, self.topic)]
-        self._reader.assign(tps)
-        await self._reader.seek_to_end(*tps)
-        for tp in tps:  # resolve the end now, so nothing written after start() is skipped
-            await self._reader.position(tp)
+        self._tps = [TopicPartition(self.topic, p) for p in await kafka.partitions(self._reader, self.topic)]
+        self._reader.assign(self._tps)
+        await self._to_the_end()
         self._task = asyncio.create_task(self._run(), name="ticket-event-stream")
         self._local_task = asyncio.create_task(self._run_local(), name="ticket-event-stream-local")
         self.ready.set()
@@ -104,18 +109,46 @@ class TicketHub:
     def connect(self, actor: Actor) -> Client:
         c = Client(actor, asyncio.Queue(self.queue_size + 1))  # +1: room for the closing marker
         self.clients.add(c)
+        self._watched.set()
         return c
+
+    async def positioned(self) -> bool:
+        """Wait (bounded) until the reader reads from after the clients connected so far came in;
+        False if it did not get there in time (the broker is away): the stream starts anyway, and
+        the events come once the reader is back."""
+        try:
+            await asyncio.wait_for(self._positioned.wait(), POSITION_WAIT)
+            return True
+        except asyncio.TimeoutError:
+            log.warning("ticket stream: the reader did not reach the topic's end within %.0f s", POSITION_WAIT)
+            return False
 
     def disconnect(self, c: Client) -> None:
         self.clients.discard(c)
+        if not self.clients:
+            self._watched.clear()
+
+    async def _to_the_end(self) -> None:
+        """Move the reader to the topic's end and resolve it now, so nothing written after this
+        is skipped."""
+        await self._reader.seek_to_end(*self._tps)
+        for tp in self._tps:
+            await self._reader.position(tp)
+        self._positioned.set()
 
     async def _run(self) -> None:
         while True:
-            batch = await self._reader.getmany(timeout_ms=1000, max_records=1000)
             if not self.clients:
                 # Nobody watching: nothing to send, and what publish() remembers is a cache (a
-                # ticket's department is looked up when unknown). Each event's fan-out costs ~50 µs
-                # (its status folded from the worker's table), ~3 % of a busy worker's CPU.
+                # ticket's department is looked up when unknown), so fetch nothing until someone
+                # connects, then go on from the end.
+                self._positioned.clear()
+                self._reader.pause(*self._tps)
+                await self._watched.wait()
+                await self._to_the_end()
+                self._reader.resume(*self._tps)
+            batch = await self._reader.getmany(timeout_ms=1000, max_records=1000)
+            if not self.clients:
                 continue
             for messages in batch.values():
                 for m in messages:
@@ -160,7 +193,7 @@ class TicketHub:
                 c.queue.put_nowait(item)
 
     def _drop(self, c: Client) -> None:
-        self.clients.discard(c)
+        self.disconnect(c)
         with contextlib.suppress(asyncio.QueueFull):
             c.queue.put_nowait(_CLOSE)
 
@@ -185,6 +218,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     session = request.get(SESSION)  # by cookie: the stream ends with the session
     ping = hub.settings.stream_ping_seconds
     try:
+        await hub.positioned()
         await resp.write(b"retry: 3000\n: connected\n\n")
         while True:
             try:

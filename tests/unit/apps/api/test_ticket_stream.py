@@ -115,19 +115,33 @@ async def test_a_failing_lookup_skips_that_event_and_the_stream_goes_on():
     assert [(e["ticket_id"], e["version"]) for e in drain(chen)] == [("TK-2", 1)]
 
 
-async def test_with_nobody_watching_the_events_read_from_kafka_are_not_fanned_out():
+async def test_with_nobody_watching_the_reader_fetches_nothing_and_a_client_starts_at_the_end():
     folded = []
 
     class Message:
         def __init__(self, e):
             self.value = orjson.dumps(e)
 
-    class Reader:  # hands out two batches, then waits
+    class Reader:  # the calls the hub makes of its consumer; hands out its batches, then waits
         def __init__(self):
-            self.batches = [[env("TK-1", 1, "TicketOpened", "D-ZSJ")], [env("TK-1", 2)]]
+            self.calls: list[str] = []
+            self.batches = [[env("TK-1", 3)]]
             self.read = asyncio.Event()
 
+        def pause(self, *tps):
+            self.calls.append("pause")
+
+        def resume(self, *tps):
+            self.calls.append("resume")
+
+        async def seek_to_end(self, *tps):
+            self.calls.append("seek_to_end")
+
+        async def position(self, tp):
+            self.calls.append("position")
+
         async def getmany(self, timeout_ms, max_records):
+            self.calls.append("getmany")
             if not self.batches:
                 self.read.set()
                 await asyncio.sleep(3600)
@@ -138,14 +152,21 @@ async def test_with_nobody_watching_the_events_read_from_kafka_are_not_fanned_ou
 
     hub = TicketHub(Settings(), "t", nowhere, lambda tid: folded.append(tid) or "assigned")
     hub._reader = reader = Reader()
+    hub._tps = ["tp"]
     task = asyncio.create_task(hub._run())
-    await asyncio.wait_for(reader.read.wait(), 5)
-    assert folded == [] and not hub._sent  # no status folded, nothing remembered as sent
-    reader.batches = [[env("TK-1", 3)]]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert reader.calls == ["pause"] and folded == [] and not hub._sent  # nothing fetched for no one
     chen = hub.connect(CHEN)
-    reader.read.clear()
-    task.cancel()
-    task = asyncio.create_task(hub._run())
+    assert await asyncio.wait_for(hub.positioned(), 5)
     await asyncio.wait_for(reader.read.wait(), 5)
-    task.cancel()
+    assert reader.calls[:4] == ["pause", "seek_to_end", "position", "resume"]  # at the end before reading
     assert [(e["ticket_id"], e["version"]) for e in drain(chen)] == [("TK-1", 3)] and folded == ["TK-1"]
+    hub.disconnect(chen)
+    reader.batches = [[env("TK-1", 4)]]
+    task.cancel()  # the fetch that waited ends; the loop finds nobody and pauses again
+    task = asyncio.create_task(hub._run())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    task.cancel()
+    assert reader.calls[-1] == "pause" and not hub._positioned.is_set() and folded == ["TK-1"]

@@ -145,7 +145,14 @@ class TicketHub:
                 self._positioned.clear()
                 self._reader.pause(*self._tps)
                 await self._watched.wait()
-                await self._to_the_end()
+                while True:
+                    try:
+                        await self._to_the_end()
+                        break
+                    except Exception as exc:  # the broker is away: new streams wait (bounded) meanwhile
+                        log.warning("ticket stream: could not move the reader to the topic's end (%r); "
+                                    "retrying in 1 s", exc)
+                        await asyncio.sleep(1.0)
                 self._reader.resume(*self._tps)
             batch = await self._reader.getmany(timeout_ms=1000, max_records=1000)
             if not self.clients:

@@ -170,3 +170,43 @@ async def test_with_nobody_watching_the_reader_fetches_nothing_and_a_client_star
         await asyncio.sleep(0)
     task.cancel()
     assert reader.calls[-1] == "pause" and not hub._positioned.is_set() and folded == ["TK-1"]
+
+
+async def test_a_reader_that_cannot_reach_the_end_is_retried_and_the_stream_still_starts():
+    class Reader:
+        def __init__(self):
+            self.tries = self.resumed = 0
+            self.read = asyncio.Event()
+
+        def pause(self, *tps):
+            pass
+
+        def resume(self, *tps):
+            self.resumed += 1
+
+        async def seek_to_end(self, *tps):
+            self.tries += 1
+            if self.tries == 1:
+                raise ConnectionError("broker away")
+
+        async def position(self, tp):
+            pass
+
+        async def getmany(self, timeout_ms, max_records):
+            self.read.set()
+            await asyncio.sleep(3600)
+
+    async def nowhere(tid):
+        return None
+
+    hub = TicketHub(Settings(), "t", nowhere)
+    hub._reader = reader = Reader()
+    hub._tps = ["tp"]
+    task = asyncio.create_task(hub._run())
+    for _ in range(20):  # the hub pauses: nobody watching
+        await asyncio.sleep(0)
+    hub.connect(CHEN)
+    assert await asyncio.wait_for(hub.positioned(), 5)
+    await asyncio.wait_for(reader.read.wait(), 5)
+    task.cancel()
+    assert reader.tries == 2 and reader.resumed == 1

@@ -4,11 +4,13 @@ import { defineComponent, h } from 'vue'
 import type { StreamEvent } from '@/api/types'
 
 let push: ((e: StreamEvent) => void) | null = null
+let state: ((s: 'connecting' | 'open' | 'error') => void) | null = null
 vi.mock('@/api/tickets', () => ({ listTickets: vi.fn(), PAGE_SIZE: 50 }))
 vi.mock('@/utils/stream', async (orig) => ({
   ...(await orig<typeof import('@/utils/stream')>()),
-  openTicketStream: (onEvent: (e: StreamEvent) => void) => {
+  openTicketStream: (onEvent: (e: StreamEvent) => void, onState: (s: 'connecting' | 'open' | 'error') => void) => {
     push = onEvent
+    state = onState
     return { close: () => {} }
   },
 }))
@@ -43,6 +45,25 @@ describe('the live queue', () => {
     expect(q!.rows.value.map((r) => r.ticket_id)).toEqual(['T-2', 'T-1'])
     await vi.advanceTimersByTimeAsync(20_000)
     expect(listTickets).toHaveBeenCalledTimes(3)
+    w.unmount()
+  })
+
+  it('reads the list again after the stream reconnects, not after its first connect', async () => {
+    vi.useFakeTimers()
+    listTickets.mockResolvedValueOnce(page(row('T-1'))) // mount
+    listTickets.mockResolvedValue(page(row('T-3'), row('T-1'))) // T-3 opened while the stream was away
+    let q: ReturnType<typeof useTicketQueue> | null = null
+    const w = mount(defineComponent({ setup: () => ((q = useTicketQueue()), () => h('div')) }))
+    await flushPromises()
+    state!('open')
+    await vi.advanceTimersByTimeAsync(2000)
+    expect(listTickets).toHaveBeenCalledTimes(1)
+    state!('connecting') // dropped; EventSource reconnects by itself
+    state!('open')
+    expect(q!.streamState.value).toBe('open')
+    await vi.advanceTimersByTimeAsync(800)
+    expect(listTickets).toHaveBeenCalledTimes(2)
+    expect(q!.rows.value.map((r) => r.ticket_id)).toEqual(['T-3', 'T-1'])
     w.unmount()
   })
 })

@@ -159,6 +159,14 @@ export function useTicketQueue(initial: Partial<QueueFilters> = {}, live = true)
 
   const refetchSoon = debounce(() => void refreshForStream(), 800)
 
+  // A stream sends only what happens after it connected: after a reconnect, what happened while
+  // it was away is in the list, so fetch the list again (the first connect follows the page's load).
+  let opened = 0
+  function onStreamState(s: StreamState) {
+    streamState.value = s
+    if (s === 'open' && opened++ > 0) refetchSoon()
+  }
+
   function onStreamEvent(e: StreamEvent) {
     awaited.set(e.ticket_id, Math.max(awaited.get(e.ticket_id) ?? 0, e.version))
     followUps = 0
@@ -185,7 +193,7 @@ export function useTicketQueue(initial: Partial<QueueFilters> = {}, live = true)
 
   onMounted(() => {
     void load()
-    if (live) stream = openTicketStream(onStreamEvent, (s) => (streamState.value = s))
+    if (live) stream = openTicketStream(onStreamEvent, onStreamState)
     // time left ticks every half minute without asking the server
     ticker = setInterval(() => (now.value = Date.now()), 30_000)
   })

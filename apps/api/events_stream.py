@@ -136,6 +136,18 @@ class TicketHub:
             await self._reader.position(tp)
         self._positioned.set()
 
+    async def _reach_the_end(self) -> bool:
+        """`_to_the_end`, tried once a second while someone is connected (the broker may be away:
+        new streams wait, bounded, meanwhile). False if everyone left first."""
+        while self.clients:
+            try:
+                await self._to_the_end()
+                return True
+            except Exception as exc:
+                log.warning("ticket stream: could not move the reader to the topic's end (%r); retrying in 1 s", exc)
+                await asyncio.sleep(1.0)
+        return False
+
     async def _run(self) -> None:
         while True:
             if not self.clients:
@@ -145,14 +157,8 @@ class TicketHub:
                 self._positioned.clear()
                 self._reader.pause(*self._tps)
                 await self._watched.wait()
-                while True:
-                    try:
-                        await self._to_the_end()
-                        break
-                    except Exception as exc:  # the broker is away: new streams wait (bounded) meanwhile
-                        log.warning("ticket stream: could not move the reader to the topic's end (%r); "
-                                    "retrying in 1 s", exc)
-                        await asyncio.sleep(1.0)
+                if not await self._reach_the_end():
+                    continue  # everyone left before it got there
                 self._reader.resume(*self._tps)
             batch = await self._reader.getmany(timeout_ms=1000, max_records=1000)
             if not self.clients:

@@ -20,7 +20,7 @@ from haocha.adapters.cpu_priority import keep_bulk_threads_below_loop
 from schemas import topics as t
 from streams.app import StreamApp, exit_failed
 from streams.clickhouse_writer import AFTER_INSERT, TOPICS as WRITER_TOPICS, ClickHouseWriter, fetch_options
-from streams.kafka_batch import PRODUCER_OPTIONS, BatchConsumer, consumer_options, topic_partitions
+from streams.kafka_batch import BatchConsumer, consumer_options, topic_partitions
 from streams.progress import Counts
 from streams.review_hop import BEFORE_COMMIT, ReviewHop
 from streams.ticket_agent import TicketHop, output_topics as ticket_outputs
@@ -116,7 +116,7 @@ class Hops:
 
     async def _start_producer(self) -> None:
         if self.producer is None:
-            self.producer = kafka.producer(self.settings, **PRODUCER_OPTIONS)
+            self.producer = kafka.producer(self.settings, **kafka.PRODUCER_OPTIONS)
             await self.producer.start()
 
 

@@ -32,14 +32,12 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterable
-from itertools import count
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata
 
-from haocha.adapters.kafka import PRODUCER_OPTIONS, Emitter, partition_for  # noqa: F401 - the hops' output, re-exported
 from streams import crashpoints
 
 log = logging.getLogger(__name__)

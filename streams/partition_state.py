@@ -28,7 +28,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rocksdict import BlockBasedOptions, Options, Rdict, WriteBatch
 
-from streams.kafka_batch import Emitter
+from haocha.adapters.kafka import Emitter
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ import orjson
 from aiokafka import TopicPartition
 from pydantic import TypeAdapter
 
+from haocha.adapters.kafka import Emitter, partition_for
 from haocha.domain.alerts import SpikeRule, observe, windows_of
 from haocha.domain.deadlines import due_after
 from haocha.domain.intake import dead_letter, parse_submission
@@ -35,7 +36,6 @@ from schemas.alerts import AlertEnvelope, SpikeDetected
 from schemas.review import BAD_RATINGS, Classification, DeadLetter, ReviewSubmitted
 from schemas.tickets import SYSTEM, OpenTicket, ReopenTicket, TicketCommandEnvelope, TicketOpened
 from streams import crashpoints
-from streams.kafka_batch import Emitter, partition_for
 from streams.partition_state import PartitionStates, StagedView
 from streams.progress import Counts
 

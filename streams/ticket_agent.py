@@ -25,13 +25,13 @@ from aiokafka import TopicPartition
 from pydantic import ValidationError
 
 from haocha.adapters import kafka
+from haocha.adapters.kafka import Emitter
 from haocha.domain.intake import dead_letter
 from haocha.domain.tickets import DecisionContext, TicketState, execute
 from schemas import topics as t
 from schemas.tickets import CommandOutcome, TicketCommandEnvelope
 from streams.app import StreamApp
 from streams.crashpoints import declare, reached
-from streams.kafka_batch import Emitter
 from streams.recent_events import Delivered
 from streams.ticket_table import TicketTable
 

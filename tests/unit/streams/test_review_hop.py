@@ -7,7 +7,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from haocha.domain.alerts import SpikeRule, windows_of
 from haocha.domain.reviews import Verdict
 from schemas.review import Classification, ReviewClassified, ReviewSubmitted
-from streams.kafka_batch import partition_for
+from haocha.adapters.kafka import partition_for
 from streams.review_hop import _DATETIME, ReviewHop, classified_json
 
 AT = datetime(2021, 5, 6, 10, 0, tzinfo=timezone(timedelta(hours=8)))

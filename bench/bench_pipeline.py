@@ -23,7 +23,8 @@ until every consumer group has committed everything (ClickHouse included), CPU p
 processes, and the ClickHouse row counts checked against what was sent. Then the same-run ratios.
 The broker is the one at HAOCHA_KAFKA_BOOTSTRAP (default 127.0.0.1:$HAOCHA_KAFKA_PORT, 9092), or
 one started with `deploy/kafka.sh up` if none answers. `--profile S` runs py-spy on the worker for
-S seconds (BENCH_PYSPY_ARGS=--gil for a CPU profile); BENCH_TRACE=1 prints the lag as it drains.
+S seconds (BENCH_PYSPY_ARGS=--gil for a CPU profile;
+BENCH_PROFILE_PROCESS=1 for the writer of `split`); BENCH_TRACE=1 prints the lag as it drains.
 """
 
 from __future__ import annotations
@@ -231,7 +232,8 @@ async def pipeline_run(name: str, broker: Broker, args, warm, subs) -> Result:
         log(f"{name}: up and warm ({len(warm):,} messages) in {time.monotonic() - t0:.1f}s")
         if args.profile and name != "baseline":
             out = s.data_dir / "profile.txt"
-            profiler = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(procs[0].proc.pid),
+            profiler = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p",
+                                         str(procs[int(os.environ.get("BENCH_PROFILE_PROCESS", "0"))].proc.pid),
                                          "-d", str(int(args.profile)), "-f", "raw",
                                          *os.environ.get("BENCH_PYSPY_ARGS", "").split(), "-o", str(out)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -16,6 +16,7 @@ replay property), the same ticket commands and alerts with the same ids; consume
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -64,6 +65,8 @@ def open_ticket_command(review: ReviewSubmitted, department_id: str, deps) -> Ti
 
 
 _DATETIME = TypeAdapter(datetime)
+# Reviews classified between hand-overs of a batch's filled record batches (Emitter.send_full).
+SEND_EVERY = 1000
 # The guard keys read by review after review (a terminal's presses, the alert windows), kept decoded
 # in memory; the rest (a review's id and case number) are read and written once.
 _REMEMBERED = ("term:", "win:")
@@ -141,8 +144,14 @@ class ReviewHop:
         for tp, records in batch.items():
             state = self.states.view(tp.partition)
             self.counts.reviews_in += len(records)
-            for rec in records:
-                self._one(rec, tp.partition, state, out, now, now_json)
+            for i in range(0, len(records), SEND_EVERY):
+                for rec in records[i:i + SEND_EVERY]:
+                    self._one(rec, tp.partition, state, out, now, now_json)
+                # The record batches filled so far go to the broker, which stores them while the
+                # hop classifies the next part; the loop runs the producer's sender (and the API)
+                # in between.
+                if await out.send_full():
+                    await asyncio.sleep(0)
         await out.delivered()
         crashpoints.reached(AFTER_OUTPUT)
         ends = await self.states.deliver_changelog(out)

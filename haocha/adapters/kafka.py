@@ -62,6 +62,7 @@ class Emitter:
         self._partitions = partitions
         self._open: dict[tuple[str, int], object] = {}
         self._full: list[tuple[str, int, object]] = []
+        self._sent: list[tuple[str, int, object, asyncio.Future]] = []  # handed over by send_full, not delivered yet
         self._spread = count()
 
     def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> int:
@@ -95,19 +96,30 @@ class Emitter:
                     raise ValueError(f"a record of {len(value)} bytes does not fit a producer batch ({topic})")
 
     def __len__(self) -> int:
-        return len(self._full) + len(self._open)
+        return len(self._full) + len(self._open) + len(self._sent)
+
+    async def send_full(self) -> int:
+        """Hand the record batches filled so far to the producer without waiting for Kafka, so the
+        broker stores them while the caller goes on emitting; `delivered()` waits for them with the
+        rest. A partition's records stay in the order they were emitted. Returns how many went:
+        the producer's sender sends them once the caller yields to the loop."""
+        full, self._full = self._full, []
+        for t, p, b in full:
+            self._sent.append((t, p, b, await self._producer.send_batch(b, t, partition=p)))
+        return len(full)
 
     async def delivered(self) -> dict[tuple[str, int], int]:
         """Send everything emitted so far and wait until Kafka has it (the first failure raises).
         Returns, per (topic, partition), the offset after the last record written."""
-        batches = self._full + [(t, p, b) for (t, p), b in self._open.items()]
-        self._full, self._open = [], {}
-        if not batches:
+        self._full += [(t, p, b) for (t, p), b in self._open.items()]
+        self._open = {}
+        await self.send_full()
+        sent, self._sent = self._sent, []
+        if not sent:
             return {}
-        futures = [await self._producer.send_batch(b, t, partition=p) for t, p, b in batches]
-        metas = await asyncio.gather(*futures)
+        metas = await asyncio.gather(*(f for _, _, _, f in sent))
         ends: dict[tuple[str, int], int] = {}
-        for (t, p, b), meta in zip(batches, metas):
+        for (t, p, b, _), meta in zip(sent, metas):
             ends[(t, p)] = max(ends.get((t, p), 0), meta.offset + b.record_count())
         return ends
 

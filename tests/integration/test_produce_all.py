@@ -38,3 +38,37 @@ def test_every_message_lands_once_where_its_key_says(make_settings):
     unkeyed_parts = Counter(m.partition for m in got if m.key is None)
     assert len(unkeyed_parts) == s.partitions and max(unkeyed_parts.values()) == 240 // s.partitions
     assert parts == s.partitions
+
+
+def test_batches_handed_over_early_are_delivered_in_order_with_the_rest(make_settings):
+    """The review hop hands its filled record batches to the producer while it goes on emitting
+    (`Emitter.send_full`); `delivered()` then waits for those and the rest, and its end offsets
+    count them all."""
+    from haocha.adapters import kafka
+
+    s = make_settings()
+    topic = s.topic(REVIEWS_SUBMITTED.name)
+    values = [f'{{"n":{i},"pad":"{"y" * 1000}"}}'.encode() for i in range(3_000)]  # ~3 MB: several 512 KB batches
+
+    async def emit() -> tuple[list[int], dict]:
+        producer = kafka.producer(s, **kafka.PRODUCER_OPTIONS)
+        await producer.start()
+        try:
+            last = len(await producer.partitions_for(topic)) - 1
+            out = kafka.Emitter(producer, {topic: last + 1})
+            handed = []
+            for i, value in enumerate(values, start=1):
+                out.send(topic, b"H-1", value, partition=last)
+                if i % 500 == 0:
+                    handed.append(await out.send_full())
+                    await asyncio.sleep(0)
+            return last, handed, await out.delivered()
+        finally:
+            await producer.stop()
+
+    last, handed, ends = asyncio.run(emit())
+
+    assert sum(handed) >= 4  # filled batches went before the end, not all at delivered()
+    assert ends == {(topic, last): len(values)}
+    got = sorted((m for m in asyncio.run(read_all(s, topic)) if m.partition == last), key=lambda m: m.offset)
+    assert [m.value for m in got] == values

@@ -39,9 +39,9 @@ class Settings(BaseSettings):
     # gathers rows for up to sink_flush_seconds, since an insert's cost is mostly per insert.
     # 10,000 over 5,000: a terminal's presses and the alert windows, read review after review, go
     # to the changelog and RocksDB once per batch, and a batch's deliveries and commit are paid half
-    # as often (bench_pipeline, alternating runs: 8,867 -> 9,499 and 9,209 -> 9,427 reviews/s). Under
-    # a backlog the worker's loop is busy ~0.6 s per batch (its API answers between batches); under a
-    # steady load a batch is what one fetch brings, far fewer.
+    # as often (bench_pipeline, alternating runs: 8,867 -> 9,499 and 9,209 -> 9,427 reviews/s). The
+    # hop hands its output over and yields to the loop every 1,000 reviews (review_hop.SEND_EVERY);
+    # under a steady load a batch is what one fetch brings, far fewer.
     review_batch: int = Field(10000, ge=1, description="reviews per batch of the review hop")
     ticket_batch: int = Field(2000, ge=1, description="commands taken per batch by the ticket hop")
     ticket_flush_seconds: float = Field(0.05, gt=0)

@@ -55,7 +55,8 @@ PRODUCER_OPTIONS = dict(linger_ms=0, max_batch_size=512 * 1024, max_request_size
 
 class Emitter:
     """What one batch emits: records appended straight into one producer record batch per topic
-    partition (no per-record coroutine, future or partitioner call), sent by `delivered()`."""
+    partition (no per-record coroutine, future or partitioner call), sent by `delivered()`, the
+    record batches filled before that by `send_full()` if the caller hands them over early."""
 
     def __init__(self, producer: AIOKafkaProducer, partitions: dict[str, int]):
         self._producer = producer

@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from haocha.adapters import kafka
 from haocha.adapters.kafka import partition_for, produce_all, read_all
 from schemas.topics import REVIEWS_SUBMITTED
 
@@ -44,13 +45,11 @@ def test_batches_handed_over_early_are_delivered_in_order_with_the_rest(make_set
     """The review hop hands its filled record batches to the producer while it goes on emitting
     (`Emitter.send_full`); `delivered()` then waits for those and the rest, and its end offsets
     count them all."""
-    from haocha.adapters import kafka
-
     s = make_settings()
     topic = s.topic(REVIEWS_SUBMITTED.name)
     values = [f'{{"n":{i},"pad":"{"y" * 1000}"}}'.encode() for i in range(3_000)]  # ~3 MB: several 512 KB batches
 
-    async def emit() -> tuple[list[int], dict]:
+    async def emit() -> tuple[int, list[int], dict]:
         producer = kafka.producer(s, **kafka.PRODUCER_OPTIONS)
         await producer.start()
         try:

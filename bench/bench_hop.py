@@ -1,7 +1,8 @@
 """Benchmark: the review hop's own work per review, without Kafka: the simulator's month through
 `ReviewHop` (validation, counting rules, spike windows, ticket commands, the classified output
 appended to aiokafka's real record batches, the partition state's changelog records and RocksDB
-writes), in batches as the worker takes them. Prints CPU µs per review of this process.
+writes), in batches as the worker takes them. Prints this process's CPU µs per message (a review,
+a resend or a malformed one: what the worker is sent).
 
 The pipeline bench (bench_pipeline.py) measures the whole platform, but its figures move ±20 %
 from run to run with the broker and the writer on the same two cores; this one leaves out
@@ -13,7 +14,7 @@ delivery, the ticket hop and the API come on top.
 
 Its CPU figure still moves with the host (±20 % here from run to run of one tree). Instructions do
 not: under callgrind, `--reviews 10000 --repeat 1` less `--repeat 0` (the setup alone) is what the
-hop executed, the same from run to run (~2.5 min each, 44x slower):
+hop executed, within 1 % from run to run (~2.5 min each, 44x slower):
 
     valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/bench_hop.py --reviews 10000 --repeat 1
 """

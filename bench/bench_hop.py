@@ -46,6 +46,8 @@ from streams.review_hop import ReviewHop  # noqa: E402
 
 
 class Record:
+    """What the hop reads of a fetched ConsumerRecord."""
+
     __slots__ = ("key", "value", "offset")
 
     def __init__(self, key: bytes | None, value: bytes, offset: int):
@@ -66,7 +68,7 @@ class NullProducer:
     def __init__(self):
         self.ends: dict[tuple[str, int], int] = {}
         self.records = 0
-        self._batch_size = PRODUCER_OPTIONS.get("max_batch_size", 16384)
+        self._batch_size = PRODUCER_OPTIONS["max_batch_size"]
 
     def create_batch(self) -> BatchBuilder:
         return BatchBuilder(self._batch_size, 0)  # no compression, as the producer
@@ -133,16 +135,18 @@ async def one_run(deps, subs, batch: int, profile: cProfile.Profile | None) -> t
         hop = ReviewHop(deps, outputs, Path(tmp), new_consumer=EmptyChangelog)
         hop.producer = producer = NullProducer()
         await hop.assigned({KafkaTopicPartition(hop.submitted, p) for p in range(partitions)})
-        work = list(batches(subs, hop.submitted, partitions, batch))
-        t0 = time.process_time()
-        if profile:
-            profile.enable()
-        for b in work:
-            await hop.process(b)
-        if profile:
-            profile.disable()
-        cpu = time.process_time() - t0
-        hop.states.close_all()
+        try:
+            work = list(batches(subs, hop.submitted, partitions, batch))
+            t0 = time.process_time()
+            if profile:
+                profile.enable()
+            for b in work:
+                await hop.process(b)
+            if profile:
+                profile.disable()
+            cpu = time.process_time() - t0
+        finally:
+            hop.states.close_all()  # before the directory goes
         return cpu, hop.counts.classified, producer.records
 
 

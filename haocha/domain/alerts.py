@@ -17,7 +17,9 @@ class SpikeRule:
     step: timedelta = timedelta(minutes=5)
     min_reviews: int = 4
     min_bad_share: float = 0.5
-    keep: timedelta = timedelta(days=2)  # counts older than this (by review time) are dropped
+    # No expiry: the windows' counts stay in the hop's state (up to three small records per
+    # service window and 5-minute step with reviews), so a late upload from an offline pad still
+    # counts in the windows it happened in.
 
 
 def windows_of(at: datetime, rule: SpikeRule) -> list[tuple[datetime, datetime]]:

@@ -17,6 +17,10 @@ not: under callgrind, `--reviews 10000 --repeat 1` less `--repeat 0` (the setup 
 hop executed, within 1 % from run to run (~2.5 min each, 44x slower):
 
     valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/bench_hop.py --reviews 10000 --repeat 1
+
+`--reviews` sets the month's density as well as its size: at 10,000 most spike windows hold one
+review (2.3 window records per review, against 0.46 at 200,000), so the windows weigh more in that
+count than in the pipeline's month (docs/performance.md, round 10).
 """
 
 from __future__ import annotations

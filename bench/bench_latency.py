@@ -22,7 +22,9 @@ sends (linger 2 ms, acks=all). For every ticket opened:
 - loop: `GET /api/v1/health` every 20 ms, which reads nothing: how long the worker's event loop,
   shared by the hops, the in-process writer and the API, keeps a request waiting.
 
-Tickets opened in the first `--warmup` seconds are left out. Prints p50/p99/max of submit ->
+Tickets opened in the first `--warmup` seconds are left out. Over the measured seconds, the CPU of
+the worker, of the broker (when it runs on this machine: its JIT compiler, request threads, GC and
+the rest) and of this bench is printed as shares of a core (`bench/cpu_shares.py`). Prints p50/p99/max of submit ->
 stream and submit -> GET 200 against the target (p99 <= 200 ms) and the same per stage, so a p99 over it says where the
 time goes (the knobs: HAOCHA_REVIEW_BATCH, HAOCHA_TICKET_FLUSH_SECONDS, the producer's linger).
 """
@@ -43,6 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_VENV, Broker, drop_run_topics, free_port, log  # noqa: E402
+from cpu_shares import CpuShares, broker_pid, process_cpu  # noqa: E402
 
 import aiohttp  # noqa: E402
 import orjson  # noqa: E402
@@ -229,9 +232,14 @@ async def run(broker: Broker, args) -> int:
                      asyncio.create_task(watch_stream(http, s.worker_url, probe, stream_ready, args.get_every,
                                                       store_url))]
             await asyncio.wait_for(asyncio.gather(kafka_ready.wait(), stream_ready.wait()), 60)
+            pids = {"worker": worker.proc.pid, **({"writer": sink.proc.pid} if sink else {}),
+                    "this bench (terminals, readers, SSE, GETs)": os.getpid()}
+            shares = CpuShares(pids, broker_pid(broker.bootstrap.rsplit(":", 1)[1]))
             t0 = time.time()
+            asyncio.get_running_loop().call_later(args.warmup, shares.start)  # the measured seconds only
             tasks.append(asyncio.create_task(probe_loop(http, s.worker_url, probe)))
             achieved = await submit_paced(s, subs, args.rate, probe)
+            shares.stop()
             log(f"sent at {achieved:,.0f} messages/s; waiting for the last tickets")
             # done when no ticket has been opened for 3 s and every one opened has an answer
             opened, since, deadline = len(probe.stream), time.monotonic(), time.monotonic() + 120
@@ -286,6 +294,7 @@ async def run(broker: Broker, args) -> int:
     print(stage("stream -> GET 200", ms(probe.stream, probe.visible)))
     print(stage("one GET of a ticket (200 or 404)", [g * 1000 for g in probe.gets]))
     print(stage("the worker's loop (GET /health)", [g * 1000 for at, g in probe.health if at >= t0 + args.warmup]))
+    print("  " + shares.line())
     print(f"  {len(probe.gets):,} GETs, {probe.not_yet:,} answered 404 (not yet visible); the 200s answered from: "
           f"{', '.join(f'{k} {v:,}' for k, v in sorted(sources.items()))}")
     if probe.failed:
@@ -303,8 +312,7 @@ def py_spy() -> str:
 
 
 def worker_cpu(worker: WorkerProcess) -> float:
-    fields = Path(f"/proc/{worker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_cpu(worker.proc.pid)
 
 
 def main() -> int:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_VENV, REPO, Broker, drop_run_topics, free_port, log  # noqa: E402
+from cpu_shares import process_cpu  # noqa: E402
 
 from aiokafka.admin import NewTopic  # noqa: E402
 from aiokafka.errors import GroupCoordinatorNotAvailableError  # noqa: E402
@@ -85,11 +86,7 @@ class Process:
 
     def cpu(self) -> float:
         """User + system CPU seconds of the process (all threads), from /proc (Linux)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            return float("nan")
+        return process_cpu(self.proc.pid)
 
     def stop(self, timeout: float = 60.0) -> None:
         if self.proc is None or self.proc.poll() is not None:

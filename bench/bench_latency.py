@@ -22,11 +22,11 @@ sends (linger 2 ms, acks=all). For every ticket opened:
 - loop: `GET /api/v1/health` every 20 ms, which reads nothing: how long the worker's event loop,
   shared by the hops, the in-process writer and the API, keeps a request waiting.
 
-Tickets opened in the first `--warmup` seconds are left out. Over the measured seconds, the CPU of
-the worker, of the broker (when it runs on this machine: its JIT compiler, request threads, GC and
-the rest) and of this bench is printed as shares of a core (`bench/cpu_shares.py`). Prints p50/p99/max of submit ->
+Tickets opened in the first `--warmup` seconds are left out. Prints p50/p99/max of submit ->
 stream and submit -> GET 200 against the target (p99 <= 200 ms) and the same per stage, so a p99 over it says where the
-time goes (the knobs: HAOCHA_REVIEW_BATCH, HAOCHA_TICKET_FLUSH_SECONDS, the producer's linger).
+time goes (the knobs: HAOCHA_REVIEW_BATCH, HAOCHA_TICKET_FLUSH_SECONDS, the producer's linger). And who had
+the CPU over the measured seconds, as shares of a core (`bench/cpu_shares.py`): the worker, the broker when
+it runs on this machine (its JIT compiler, request threads, GC, the rest), this bench and everything else.
 """
 
 from __future__ import annotations

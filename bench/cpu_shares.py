@@ -112,35 +112,22 @@ class CpuShares:
     def stop(self) -> None:
         self._b = self._snap()
 
-    def shares(self) -> dict[str, float]:
-        """Each named process's, the broker's (and its kinds', as "broker: kind") and the machine's
-        busy and idle CPU over the measured part, in % of one core."""
+    def line(self) -> str:
         a, b = self._a, self._b
         if a is None or b is None:
-            return {}
-        wall = max(b.at - a.at, 1e-9)
-        pct = lambda x: 100.0 * x / wall  # noqa: E731
-        out = {n: pct(b.procs[n] - a.procs[n]) for n in self.pids}
-        if self.broker:
-            kinds = {k: b.broker.get(k, 0.0) - a.broker.get(k, 0.0) for k in b.broker}
-            out["broker"] = pct(sum(kinds.values()))
-            for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
-                out[f"broker: {k}"] = pct(v)
-        out["machine busy"] = pct(b.busy - a.busy)
-        out["machine idle"] = pct(b.idle - a.idle)
-        return out
-
-    def line(self) -> str:
-        s = self.shares()
-        if not s:
             return "CPU: not measured (the run ended before its measured part)"
-        named = sum(v for k, v in s.items() if ":" not in k and not k.startswith("machine"))
-        parts = [f"{n} {s[n]:.0f} %" for n in self.pids]
+        pct = lambda x: 100.0 * x / max(b.at - a.at, 1e-9)  # noqa: E731  (seconds -> % of one core)
+        procs = {n: pct(b.procs[n] - a.procs[n]) for n in self.pids}
+        parts = [f"{n} {v:.0f} %" for n, v in procs.items()]
+        named = sum(procs.values())
         if self.broker:
-            kinds = ", ".join(f"{k.split(': ', 1)[1]} {v:.0f}" for k, v in s.items() if k.startswith("broker: "))
-            parts.append(f"broker {s['broker']:.0f} % ({kinds})")
+            kinds = {k: pct(v - a.broker.get(k, 0.0)) for k, v in b.broker.items()}
+            named += sum(kinds.values())
+            by_kind = ", ".join(f"{k} {v:.0f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+            parts.append(f"broker {sum(kinds.values()):.0f} % ({by_kind})")
         else:
             parts.append("broker not on this machine")
-        parts.append(f"the rest {max(0.0, s['machine busy'] - named):.0f} %")
-        return (f"CPU, % of one core over the measured part ({os.cpu_count()} cores, "
-                f"{s['machine busy']:.0f} % busy, {s['machine idle']:.0f} % idle): " + ", ".join(parts))
+        busy, idle = pct(b.busy - a.busy), pct(b.idle - a.idle)
+        parts.append(f"the rest {max(0.0, busy - named):.0f} %")
+        return (f"CPU, % of one core over the measured part ({os.cpu_count()} cores, {busy:.0f} % busy, "
+                f"{idle:.0f} % idle): " + ", ".join(parts))

@@ -84,8 +84,9 @@ $(BENCH_STAMP): pyproject.toml
 bench: install $(BENCH_STAMP)
 	@bash deploy/with-kafka.sh $(BENCH_PY) bench/run_all.py $(BENCH_ARGS)
 
-# The report over 100M generated reviews (generated once into .run/bench/report-100000000: about an
-# hour on 2 shared cores, so niced, with progress per step; the output kept in .run/bench/report-100m.log).
+# The report over 100M generated reviews (generated once into .run/bench/report-100000000, ~8 GB: 8 min
+# on the fastest machine measured, 55 on the first, so niced, with progress per step; the output kept in
+# .run/bench/report-100m.log).
 bench-report-100m: install
 	@mkdir -p .run/bench
 	bash -o pipefail -c 'nice -n 10 $(PY) bench/bench_report.py --rows 100000000 2>&1 | tee .run/bench/report-100m.log'

@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -332,10 +333,10 @@ def report(results: list[Result], reviews: int) -> None:
     print(f"\n{max(r.messages for r in results):,} messages ({reviews:,} reviews + simulator resends/malformed), "
           f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")
     print(f"{'run':34} {'messages':>9} {'seconds':>8} {'reviews/s':>10} {'CPU us/review':>14} {'vs ours':>8}  counts")
-    seen: dict[str, int] = {}
+    runs_of, seen = Counter(r.name for r in results), Counter()
     for r in results:
-        seen[r.name] = seen.get(r.name, 0) + 1
-        name = label[r.name] + (f" #{seen[r.name]}" if sum(x.name == r.name for x in results) > 1 else "")
+        seen[r.name] += 1
+        name = label[r.name] + (f" #{seen[r.name]}" if runs_of[r.name] > 1 else "")
         per = " + ".join(f"{c * 1e6 / r.messages:,.0f}" for c in r.extra.get("per_process", [])) if len(r.extra.get("per_process", [])) > 1 else ""
         counts = ("OK " if r.ok else "MISMATCH ") + r.note
         print(f"{name:34} {r.messages:9,} {r.seconds:8.1f} {r.rate:10,.0f} {r.cpu * 1e6 / r.messages:14,.0f} {r.rate / ours:8.2f}  "
